@@ -1,0 +1,46 @@
+/**
+ * convex-test setup shared by every Convex test: a fresh backend per test,
+ * real Convex Auth keys, and helpers to get a caller with a given role.
+ */
+import { convexTest } from "convex-test";
+import { exportJWK, exportPKCS8, generateKeyPair } from "jose";
+import schema from "../../convex/schema";
+import type { Id } from "../../convex/_generated/dataModel";
+import type { Role } from "../../convex/schema";
+
+export const modules = import.meta.glob(["../../convex/**/*.*s", "!../../convex/**/*.test.ts"]);
+
+let keys: { privateKey: string; jwks: string } | undefined;
+
+/** Convex Auth signs JWTs with these; generated once per test file (RS256 is slow to make). */
+export async function ensureAuthEnv() {
+  if (!keys) {
+    const { publicKey, privateKey } = await generateKeyPair("RS256", { extractable: true });
+    const pkcs8 = await exportPKCS8(privateKey);
+    const jwk = await exportJWK(publicKey);
+    keys = {
+      privateKey: pkcs8.trimEnd().replace(/\n/g, " "),
+      jwks: JSON.stringify({ keys: [{ use: "sig", ...jwk }] }),
+    };
+  }
+  process.env.JWT_PRIVATE_KEY = keys.privateKey;
+  process.env.JWKS = keys.jwks;
+  process.env.CONVEX_SITE_URL = "http://127.0.0.1:3211";
+}
+
+export function makeBackend() {
+  return convexTest(schema, modules);
+}
+export type Backend = ReturnType<typeof makeBackend>;
+
+/** Inserts a user (bypassing the password flow, which is tested on its own) and returns a client acting as them. */
+export async function asUser(t: Backend, role: Role | null, email = `${role ?? "norole"}-${Math.random().toString(36).slice(2)}@example.com`) {
+  const userId = await t.run(async (ctx) => ctx.db.insert("users", { email, ...(role ? { role } : {}) }));
+  const sessionId = await t.run(async (ctx) =>
+    ctx.db.insert("authSessions", { userId, expirationTime: Date.now() + 3_600_000 }),
+  );
+  return { userId, client: t.withIdentity({ subject: `${userId}|${sessionId}` }) };
+}
+
+export type UserClient = Awaited<ReturnType<typeof asUser>>["client"];
+export type UserId = Id<"users">;
