@@ -69,6 +69,7 @@ export const auditActionValidator = v.union(
   v.literal("setRole"),
   v.literal("updateSettings"),
   v.literal("importLabelledSet"),
+  v.literal("removeLabelledImport"),
   v.literal("startReplay"),
 );
 export type AuditAction = Infer<typeof auditActionValidator>;
@@ -90,6 +91,8 @@ export const promotionThresholdsValidator = v.object({
   maxAccuracyDrop: v.number(),
   /** Every class with support must keep at least this recall (0..1). */
   minPerClassRecall: v.number(),
+  /** Largest allowed per-class recall drop versus the active version (absolute, 0..1). */
+  maxPerClassRecallDrop: v.number(),
 });
 export type PromotionThresholds = Infer<typeof promotionThresholdsValidator>;
 
@@ -144,7 +147,8 @@ export default defineSchema({
     .index("by_status", ["status"])
     .index("by_labelled_confidence", ["labelled", "status", "confidence"])
     .index("by_label", ["label"])
-    .index("by_version", ["versionId"]),
+    .index("by_version", ["versionId"])
+    .index("by_storage", ["storageId"]),
 
   classifications: defineTable({
     pictureId: v.id("pictures"),
@@ -198,7 +202,8 @@ export default defineSchema({
     metrics: v.optional(headlineMetricsValidator),
   })
     .index("by_number", ["number"])
-    .index("by_sha256", ["sha256"]),
+    .index("by_sha256", ["sha256"])
+    .index("by_storage", ["storageId"]),
 
   /** A single document: the active version and the stack of earlier ones for rollback. */
   deployment: defineTable({
@@ -247,13 +252,25 @@ export default defineSchema({
     label: v.string(),
   })
     .index("by_picture", ["pictureId"])
-    .index("by_source", ["source"]),
+    .index("by_source", ["source"])
+    .index("by_import", ["importId"]),
 
   labelledImports: defineTable({
     name: v.string(),
     importedBy: v.id("users"),
     itemCount: v.number(),
-  }),
+  }).index("by_name", ["name"]),
+
+  /**
+   * Item counts per (import or pictures) × label, kept with every write so the
+   * summary and the set-size cap never scan the items (each holds 512 floats).
+   */
+  labelledCounts: defineTable({
+    source: v.union(v.literal("picture"), v.literal("import")),
+    importId: v.optional(v.id("labelledImports")),
+    label: v.string(),
+    count: v.number(),
+  }).index("by_import_label", ["importId", "label"]),
 
   replays: defineTable({
     versionId: v.id("modelVersions"),
