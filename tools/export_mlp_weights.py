@@ -83,6 +83,7 @@ class Architecture:
     layers: List[LinearLayer]
     # Set when the model itself ends in Sigmoid/Softmax: the output activation it implies.
     trailing_activation: Optional[str] = None
+    trailing_path: str = ""
 
 
 def import_torch():
@@ -282,7 +283,7 @@ class ChainBuilder:
         last = self.layers[-1]
         if last.activation == "relu":
             raise ExportError(f"{last.path}: ReLU after the last Linear cannot be expressed; the output layer's activation must be none")
-        return Architecture(self.layers, self.trailing_activation)
+        return Architecture(self.layers, self.trailing_activation, self.trailing_path)
 
 
 def architecture_from_trace(torch, model) -> Optional[Architecture]:
@@ -396,7 +397,7 @@ def resolve_output_activation(requested: Optional[str], architecture: Architectu
         return compatible[-1] if trailing == "sigmoid" else "softmax"
     if requested not in compatible:
         raise ExportError(
-            f"{architecture.layers[-1].path}: the model ends in {'Softmax' if trailing == 'softmax' else 'Sigmoid'} but --output-activation is {requested}; use {' or '.join(compatible)}"
+            f"{architecture.trailing_path}: the model ends in {'Softmax' if trailing == 'softmax' else 'Sigmoid'} but --output-activation is {requested}; use {' or '.join(compatible)}"
         )
     return requested
 
