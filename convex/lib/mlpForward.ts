@@ -1,0 +1,271 @@
+import type { FeatureNormalization, MlpLayer, MlpModel, OutputActivation } from "./weightsFormat.ts";
+
+/**
+ * The MLP forward pass in plain TypeScript, for Convex's default runtime.
+ *
+ * Speed matters (a classify call decodes and runs the model every time), so
+ * the dense kernels keep independent accumulators (the adds of one dot
+ * product do not wait on each other) and the batch kernel reuses each weight
+ * it loads for four inputs. Activations are kept in Float64 so rounding stays
+ * well inside the 1e-5 tolerance against PyTorch's float32.
+ *
+ * The model's `input.normalize` is applied here, so callers pass raw CLIP
+ * features; L2 normalisation is idempotent, so pre-normalised input is fine.
+ */
+
+export interface MlpPrediction {
+  probabilities: number[];
+  labelIndex: number;
+  label: string;
+  confidence: number;
+}
+
+interface Scratch {
+  input: Float64Array;
+  buffers: [Float64Array, Float64Array];
+}
+
+const scratchByModel = new WeakMap<MlpModel, Scratch>();
+
+function widestLayer(model: MlpModel): number {
+  return model.layers.reduce((max, layer) => Math.max(max, layer.inDim, layer.outDim), 0);
+}
+
+function scratchFor(model: MlpModel): Scratch {
+  let scratch = scratchByModel.get(model);
+  const width = widestLayer(model);
+  if (!scratch || scratch.buffers[0].length < width || scratch.input.length !== model.layers[0].inDim) {
+    scratch = { input: new Float64Array(model.layers[0].inDim), buffers: [new Float64Array(width), new Float64Array(width)] };
+    scratchByModel.set(model, scratch);
+  }
+  return scratch;
+}
+
+/** y = act(W·x + b) for one vector; x and y must not alias. */
+function denseVector(layer: MlpLayer, x: Float64Array, y: Float64Array): void {
+  const { weight: w, bias: b, inDim, outDim } = layer;
+  const relu = layer.activation === "relu";
+  const tail = inDim - (inDim % 8);
+  for (let o = 0; o < outDim; o++) {
+    const base = o * inDim;
+    let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+    let i = 0;
+    for (; i < tail; i += 8) {
+      const k = base + i;
+      a0 += w[k] * x[i];
+      a1 += w[k + 1] * x[i + 1];
+      a2 += w[k + 2] * x[i + 2];
+      a3 += w[k + 3] * x[i + 3];
+      a4 += w[k + 4] * x[i + 4];
+      a5 += w[k + 5] * x[i + 5];
+      a6 += w[k + 6] * x[i + 6];
+      a7 += w[k + 7] * x[i + 7];
+    }
+    for (; i < inDim; i++) a0 += w[base + i] * x[i];
+    const sum = b[o] + (a0 + a1 + (a2 + a3) + (a4 + a5 + (a6 + a7)));
+    y[o] = relu && sum < 0 ? 0 : sum;
+  }
+}
+
+/**
+ * Y = act(X·Wᵀ + b) for `count` row-major vectors. Four inputs share each
+ * weight load; the leftover rows go through the same loop one at a time.
+ */
+function denseBatch(layer: MlpLayer, x: Float64Array, y: Float64Array, count: number): void {
+  const { weight: w, bias: b, inDim, outDim } = layer;
+  const relu = layer.activation === "relu";
+  let r = 0;
+  for (; r + 4 <= count; r += 4) {
+    const x0 = r * inDim, x1 = x0 + inDim, x2 = x1 + inDim, x3 = x2 + inDim;
+    const y0 = r * outDim, y1 = y0 + outDim, y2 = y1 + outDim, y3 = y2 + outDim;
+    for (let o = 0; o < outDim; o++) {
+      const base = o * inDim;
+      let a0 = 0, a1 = 0, a2 = 0, a3 = 0, c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+      let i = 0;
+      for (; i + 2 <= inDim; i += 2) {
+        const w0 = w[base + i];
+        const w1 = w[base + i + 1];
+        a0 += w0 * x[x0 + i];
+        a1 += w0 * x[x1 + i];
+        a2 += w0 * x[x2 + i];
+        a3 += w0 * x[x3 + i];
+        c0 += w1 * x[x0 + i + 1];
+        c1 += w1 * x[x1 + i + 1];
+        c2 += w1 * x[x2 + i + 1];
+        c3 += w1 * x[x3 + i + 1];
+      }
+      if (i < inDim) {
+        const w0 = w[base + i];
+        a0 += w0 * x[x0 + i];
+        a1 += w0 * x[x1 + i];
+        a2 += w0 * x[x2 + i];
+        a3 += w0 * x[x3 + i];
+      }
+      const bo = b[o];
+      const s0 = bo + (a0 + c0), s1 = bo + (a1 + c1), s2 = bo + (a2 + c2), s3 = bo + (a3 + c3);
+      y[y0 + o] = relu && s0 < 0 ? 0 : s0;
+      y[y1 + o] = relu && s1 < 0 ? 0 : s1;
+      y[y2 + o] = relu && s2 < 0 ? 0 : s2;
+      y[y3 + o] = relu && s3 < 0 ? 0 : s3;
+    }
+  }
+  for (; r < count; r++) {
+    const xr = r * inDim;
+    const yr = r * outDim;
+    for (let o = 0; o < outDim; o++) {
+      const base = o * inDim;
+      let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+      let i = 0;
+      for (; i + 4 <= inDim; i += 4) {
+        a0 += w[base + i] * x[xr + i];
+        a1 += w[base + i + 1] * x[xr + i + 1];
+        a2 += w[base + i + 2] * x[xr + i + 2];
+        a3 += w[base + i + 3] * x[xr + i + 3];
+      }
+      for (; i < inDim; i++) a0 += w[base + i] * x[xr + i];
+      const sum = b[o] + (a0 + a1 + (a2 + a3));
+      y[yr + o] = relu && sum < 0 ? 0 : sum;
+    }
+  }
+}
+
+/** log(sigmoid(z)) without overflow for any finite z. */
+function logSigmoid(z: number): number {
+  return z < 0 ? z - Math.log1p(Math.exp(z)) : -Math.log1p(Math.exp(-z));
+}
+
+/**
+ * Writes probabilities for one logit vector. sigmoid-normalized is computed
+ * in log space (sigmoid, then divide by the sum), so very negative logits,
+ * whose sigmoids all underflow to 0, still give a proper distribution
+ * instead of 0/0.
+ */
+function writeProbabilities(
+  z: Float64Array,
+  zOffset: number,
+  n: number,
+  activation: OutputActivation,
+  out: { [index: number]: number },
+  outOffset: number,
+): void {
+  if (activation === "sigmoid") {
+    for (let k = 0; k < n; k++) {
+      const v = z[zOffset + k];
+      out[outOffset + k] = v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
+    }
+    return;
+  }
+  let max = -Infinity;
+  for (let k = 0; k < n; k++) {
+    const v = activation === "softmax" ? z[zOffset + k] : logSigmoid(z[zOffset + k]);
+    out[outOffset + k] = v;
+    if (v > max) max = v;
+  }
+  let sum = 0;
+  for (let k = 0; k < n; k++) {
+    const e = Math.exp(out[outOffset + k] - max);
+    out[outOffset + k] = e;
+    sum += e;
+  }
+  for (let k = 0; k < n; k++) out[outOffset + k] /= sum;
+}
+
+function argmax(values: ArrayLike<number>, offset: number, n: number): number {
+  let best = 0;
+  for (let k = 1; k < n; k++) if (values[offset + k] > values[offset + best]) best = k;
+  return best;
+}
+
+function l2Normalize(x: Float64Array, offset: number, n: number): void {
+  let sumSquares = 0;
+  for (let i = 0; i < n; i++) sumSquares += x[offset + i] * x[offset + i];
+  if (sumSquares === 0) return;
+  const scale = 1 / Math.sqrt(sumSquares);
+  for (let i = 0; i < n; i++) x[offset + i] *= scale;
+}
+
+/** A copy of `features` scaled to unit L2 norm ("l2"), or unchanged ("none"). An all-zero vector stays zero. */
+export function normalizeFeatures(features: ArrayLike<number>, mode: FeatureNormalization): Float32Array {
+  if (mode === "none") return Float32Array.from(features);
+  const scratch = Float64Array.from(features);
+  l2Normalize(scratch, 0, scratch.length);
+  return Float32Array.from(scratch);
+}
+
+function checkModelInput(model: MlpModel, length: number, what: string): void {
+  if (model.layers.length === 0) throw new Error("the model has no layers");
+  const dim = model.layers[0].inDim;
+  if (length !== dim) throw new Error(`${what}: expected ${dim} features, got ${length}`);
+}
+
+function predictionFrom(model: MlpModel, probabilities: number[]): MlpPrediction {
+  const labelIndex = argmax(probabilities, 0, probabilities.length);
+  return { probabilities, labelIndex, label: model.classes[labelIndex], confidence: probabilities[labelIndex] };
+}
+
+/** One feature vector → class probabilities and the top class. */
+export function mlpForward(model: MlpModel, features: ArrayLike<number>): MlpPrediction {
+  checkModelInput(model, features.length, "mlpForward");
+  const scratch = scratchFor(model);
+  const input = scratch.input;
+  for (let i = 0; i < input.length; i++) input[i] = features[i];
+  if (model.input.normalize === "l2") l2Normalize(input, 0, input.length);
+  let x = input;
+  let which = 0;
+  for (const layer of model.layers) {
+    const y = scratch.buffers[which];
+    denseVector(layer, x, y);
+    x = y;
+    which ^= 1;
+  }
+  const classCount = model.layers[model.layers.length - 1].outDim;
+  const probabilities = new Array<number>(classCount);
+  writeProbabilities(x, 0, classCount, model.outputActivation, probabilities, 0);
+  return predictionFrom(model, probabilities);
+}
+
+/**
+ * Probabilities for `count` feature vectors stored row-major in `features`
+ * (count × dim), as one row-major count × classes array. The fast path for
+ * batches: no per-row objects.
+ */
+export function mlpProbabilitiesBatch(model: MlpModel, features: ArrayLike<number>, count: number): Float64Array {
+  if (!Number.isSafeInteger(count) || count < 0) throw new Error(`mlpForwardBatch: count must be a non-negative integer, got ${count}`);
+  const dim = model.layers.length > 0 ? model.layers[0].inDim : 0;
+  checkModelInput(model, count === 0 ? dim : features.length / count, "mlpForwardBatch (features.length / count)");
+  const classCount = model.layers[model.layers.length - 1].outDim;
+  const output = new Float64Array(count * classCount);
+  if (count === 0) return output;
+  // Work through the batch in chunks so scratch memory stays bounded for huge inputs.
+  const chunkRows = Math.max(4, Math.min(count, 256));
+  const width = widestLayer(model);
+  const input = new Float64Array(chunkRows * dim);
+  const buffers = [new Float64Array(chunkRows * width), new Float64Array(chunkRows * width)];
+  for (let start = 0; start < count; start += chunkRows) {
+    const rows = Math.min(chunkRows, count - start);
+    const from = start * dim;
+    for (let i = 0; i < rows * dim; i++) input[i] = features[from + i];
+    if (model.input.normalize === "l2") for (let r = 0; r < rows; r++) l2Normalize(input, r * dim, dim);
+    let x = input;
+    let which = 0;
+    for (const layer of model.layers) {
+      const y = buffers[which];
+      denseBatch(layer, x, y, rows);
+      x = y;
+      which ^= 1;
+    }
+    for (let r = 0; r < rows; r++) writeProbabilities(x, r * classCount, classCount, model.outputActivation, output, (start + r) * classCount);
+  }
+  return output;
+}
+
+/** `count` feature vectors (row-major count × dim) → one prediction each, in order. */
+export function mlpForwardBatch(model: MlpModel, features: ArrayLike<number>, count: number): MlpPrediction[] {
+  const probabilities = mlpProbabilitiesBatch(model, features, count);
+  const classCount = count === 0 ? 0 : probabilities.length / count;
+  const predictions: MlpPrediction[] = new Array(count);
+  for (let r = 0; r < count; r++) {
+    predictions[r] = predictionFrom(model, Array.from(probabilities.subarray(r * classCount, (r + 1) * classCount)));
+  }
+  return predictions;
+}

@@ -1,0 +1,186 @@
+import { z } from "zod";
+import { hiddenActivations, inputSpecSchema, outputActivations, type MlpLayer, type MlpModel } from "./weightsFormat.ts";
+
+/**
+ * The storage encoding of a weights version (`.mlpw`). Convex gives every
+ * action a fresh context, so the classifier decodes the active weights on
+ * every call: decoding must be a typed-array view, not a parse.
+ *
+ * Layout (all integers little-endian):
+ *   0   4 bytes  magic "MLPW"
+ *   4   u32      binary version (1)
+ *   8   u32      header byte length H
+ *   12  H bytes  UTF-8 JSON header: name, classes, input, outputActivation,
+ *                layers [{inDim, outDim, activation}]
+ *   ..  0-3 zero bytes so the tensors start at a multiple of 4
+ *   T   float32  per layer: weight [outDim*inDim] row-major, then bias [outDim]
+ * The file ends exactly after the last tensor.
+ */
+
+export const WEIGHTS_BINARY_MAGIC = new Uint8Array([0x4d, 0x4c, 0x50, 0x57]); // "MLPW"
+export const WEIGHTS_BINARY_VERSION = 1;
+export const WEIGHTS_BINARY_EXTENSION = ".mlpw";
+const PREAMBLE_BYTES = 12;
+
+export class WeightsDecodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "WeightsDecodeError";
+  }
+}
+
+const headerSchema = z.object({
+  name: z.string().min(1),
+  classes: z.array(z.string()).min(1),
+  input: inputSpecSchema,
+  outputActivation: z.enum(outputActivations),
+  layers: z
+    .array(
+      z.object({
+        inDim: z.number().int().positive(),
+        outDim: z.number().int().positive(),
+        activation: z.enum(hiddenActivations),
+      }),
+    )
+    .min(1),
+});
+
+const littleEndianPlatform = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function align4(n: number): number {
+  return (n + 3) & ~3;
+}
+
+export function encodeWeights(model: MlpModel): Uint8Array {
+  const header = {
+    name: model.name,
+    classes: model.classes,
+    input: { dim: model.input.dim, clipModel: model.input.clipModel, normalize: model.input.normalize },
+    outputActivation: model.outputActivation,
+    layers: model.layers.map(({ inDim, outDim, activation }) => ({ inDim, outDim, activation })),
+  };
+  const headerBytes = new TextEncoder().encode(JSON.stringify(header));
+  const tensorOffset = align4(PREAMBLE_BYTES + headerBytes.length);
+  const floatCount = model.layers.reduce((sum, layer) => {
+    if (layer.weight.length !== layer.outDim * layer.inDim || layer.bias.length !== layer.outDim) {
+      throw new Error(`cannot encode layer ${model.layers.indexOf(layer)}: tensor lengths do not match ${layer.outDim}×${layer.inDim}`);
+    }
+    return sum + layer.weight.length + layer.bias.length;
+  }, 0);
+  const bytes = new Uint8Array(tensorOffset + floatCount * 4);
+  bytes.set(WEIGHTS_BINARY_MAGIC, 0);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(4, WEIGHTS_BINARY_VERSION, true);
+  view.setUint32(8, headerBytes.length, true);
+  bytes.set(headerBytes, PREAMBLE_BYTES);
+  let offset = tensorOffset;
+  const write = (tensor: Float32Array) => {
+    if (littleEndianPlatform) {
+      new Float32Array(bytes.buffer, offset, tensor.length).set(tensor);
+    } else {
+      for (let i = 0; i < tensor.length; i++) view.setFloat32(offset + i * 4, tensor[i], true);
+    }
+    offset += tensor.length * 4;
+  };
+  for (const layer of model.layers) {
+    write(layer.weight);
+    write(layer.bias);
+  }
+  return bytes;
+}
+
+export function looksLikeWeightsBinary(bytes: Uint8Array | ArrayBuffer): boolean {
+  const data = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  return data.length >= 4 && WEIGHTS_BINARY_MAGIC.every((b, i) => data[i] === b);
+}
+
+function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
+}
+
+/**
+ * Decodes without copying when it can: the tensors are Float32Array views
+ * into `bytes`' buffer (so keep that buffer unchanged while the model is in
+ * use). Copies only on a big-endian platform or a misaligned input.
+ * Tensor values are not scanned: the version's sha256 guards their integrity.
+ */
+export function decodeWeights(bytes: Uint8Array | ArrayBuffer): MlpModel {
+  const data = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  if (data.length < PREAMBLE_BYTES) {
+    throw new WeightsDecodeError(`weights binary is ${data.length} bytes, too short for the ${PREAMBLE_BYTES}-byte preamble`);
+  }
+  if (!looksLikeWeightsBinary(data)) {
+    throw new WeightsDecodeError(`not an MLP weights binary: bad magic bytes ${hex(data.subarray(0, 4))} (expected ${hex(WEIGHTS_BINARY_MAGIC)}, "MLPW")`);
+  }
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const version = view.getUint32(4, true);
+  if (version !== WEIGHTS_BINARY_VERSION) {
+    throw new WeightsDecodeError(`unsupported weights binary version ${version}; this build reads version ${WEIGHTS_BINARY_VERSION}`);
+  }
+  const headerLength = view.getUint32(8, true);
+  if (PREAMBLE_BYTES + headerLength > data.length) {
+    throw new WeightsDecodeError(`header length ${headerLength} goes beyond the end of the file (${data.length} bytes, header starts at byte ${PREAMBLE_BYTES})`);
+  }
+  let headerValue: unknown;
+  try {
+    headerValue = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(data.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + headerLength)));
+  } catch (error) {
+    throw new WeightsDecodeError(`header is not valid UTF-8 JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+  const parsed = headerSchema.safeParse(headerValue);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new WeightsDecodeError(`header is malformed: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
+  }
+  const header = parsed.data;
+  const shapeProblems: string[] = [];
+  header.layers.forEach((layer, i) => {
+    const expectedIn = i === 0 ? header.input.dim : header.layers[i - 1].outDim;
+    if (layer.inDim !== expectedIn) shapeProblems.push(`layers[${i}].inDim is ${layer.inDim} but ${i === 0 ? "input.dim" : `layers[${i - 1}].outDim`} is ${expectedIn}`);
+  });
+  const lastOut = header.layers[header.layers.length - 1].outDim;
+  if (lastOut !== header.classes.length) shapeProblems.push(`the last layer outputs ${lastOut} but there are ${header.classes.length} classes`);
+  if (shapeProblems.length > 0) throw new WeightsDecodeError(`header shapes are inconsistent: ${shapeProblems.join("; ")}`);
+
+  const tensorOffset = align4(PREAMBLE_BYTES + headerLength);
+  const floatCount = header.layers.reduce((sum, layer) => sum + layer.outDim * layer.inDim + layer.outDim, 0);
+  const expectedBytes = floatCount * 4;
+  const foundBytes = data.length - tensorOffset;
+  if (foundBytes !== expectedBytes) {
+    throw new WeightsDecodeError(`expected ${expectedBytes} bytes of tensors, found ${Math.max(foundBytes, 0)} (file is ${data.length} bytes, tensors start at byte ${tensorOffset})`);
+  }
+
+  const canView = littleEndianPlatform && (data.byteOffset + tensorOffset) % 4 === 0;
+  let offset = tensorOffset;
+  const read = (length: number): Float32Array => {
+    let tensor: Float32Array;
+    if (canView) {
+      tensor = new Float32Array(data.buffer, data.byteOffset + offset, length);
+    } else {
+      tensor = new Float32Array(length);
+      for (let i = 0; i < length; i++) tensor[i] = view.getFloat32(offset + i * 4, true);
+    }
+    offset += length * 4;
+    return tensor;
+  };
+  const layers: MlpLayer[] = header.layers.map(({ inDim, outDim, activation }) => {
+    const weight = read(outDim * inDim);
+    const bias = read(outDim);
+    return { inDim, outDim, weight, bias, activation };
+  });
+  return {
+    name: header.name,
+    classes: header.classes,
+    input: header.input,
+    outputActivation: header.outputActivation,
+    layers,
+  };
+}
+
+export async function sha256Hex(bytes: Uint8Array | ArrayBuffer): Promise<string> {
+  const data = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  // crypto.subtle rejects views over SharedArrayBuffer; a plain copy is cheap next to hashing.
+  const source = data.buffer instanceof ArrayBuffer ? (data as Uint8Array<ArrayBuffer>) : new Uint8Array(data);
+  const digest = await crypto.subtle.digest("SHA-256", source);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}

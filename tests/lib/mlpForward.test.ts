@@ -1,0 +1,142 @@
+import { describe, expect, it } from "vitest";
+import { mlpForward, mlpForwardBatch, mlpProbabilitiesBatch, normalizeFeatures } from "../../convex/lib/mlpForward.ts";
+import { toMlpModel } from "../../convex/lib/mlpModel.ts";
+import type { CanonicalWeights, OutputActivation } from "../../convex/lib/weightsFormat.ts";
+import { makeCanonicalWeights, randomVector, seededRandom } from "./weightsFixtures.ts";
+
+/** The forward pass written as plainly as possible, straight from the nested canonical arrays. */
+function referenceForward(weights: CanonicalWeights, features: number[]): number[] {
+  let x = features;
+  if (weights.input.normalize === "l2") {
+    const norm = Math.sqrt(x.reduce((s, v) => s + v * v, 0));
+    x = x.map((v) => v / norm);
+  }
+  for (const layer of weights.layers) {
+    x = layer.weight.map((row, o) => {
+      const z = row.reduce((s, w, i) => s + w * x[i], layer.bias[o]);
+      return layer.activation === "relu" ? Math.max(0, z) : z;
+    });
+  }
+  const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+  switch (weights.outputActivation) {
+    case "sigmoid":
+      return x.map(sigmoid);
+    case "sigmoid-normalized": {
+      const s = x.map(sigmoid);
+      const total = s.reduce((a, b) => a + b, 0);
+      return s.map((v) => v / total);
+    }
+    case "softmax": {
+      const max = Math.max(...x);
+      const e = x.map((v) => Math.exp(v - max));
+      const total = e.reduce((a, b) => a + b, 0);
+      return e.map((v) => v / total);
+    }
+  }
+}
+
+function expectClose(actual: ArrayLike<number>, expected: number[], tolerance = 1e-6) {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) expect(Math.abs(actual[i] - expected[i]), `index ${i}: ${actual[i]} vs ${expected[i]}`).toBeLessThan(tolerance);
+}
+
+const activations: OutputActivation[] = ["sigmoid-normalized", "softmax", "sigmoid"];
+
+describe("mlpForward", () => {
+  for (const outputActivation of activations) {
+    for (const normalize of ["none", "l2"] as const) {
+      it(`matches the reference for ${outputActivation}, normalize ${normalize}, odd layer widths`, () => {
+        // Widths not divisible by 8 or 4 exercise the unrolled loops' tails.
+        const weights = makeCanonicalWeights({ dims: [67, 33, 9, 5], outputActivation, normalize, seed: 7 });
+        const model = toMlpModel(weights);
+        const random = seededRandom(3);
+        for (let n = 0; n < 5; n++) {
+          const features = randomVector(67, random, 2);
+          const prediction = mlpForward(model, features);
+          const expected = referenceForward(weights, features);
+          expectClose(prediction.probabilities, expected);
+          const top = expected.indexOf(Math.max(...expected));
+          expect(prediction.labelIndex).toBe(top);
+          expect(prediction.label).toBe(weights.classes[top]);
+          expect(prediction.confidence).toBe(prediction.probabilities[top]);
+        }
+      });
+    }
+  }
+
+  it("matches the reference on the product's 512 → 256 → 128 → 12 shape", () => {
+    const weights = makeCanonicalWeights({ dims: [512, 256, 128, 12], seed: 11 });
+    const model = toMlpModel(weights);
+    const features = randomVector(512, seededRandom(5), 3);
+    expectClose(mlpForward(model, features).probabilities, referenceForward(weights, features));
+    expectClose(mlpForward(model, Float32Array.from(features)).probabilities, referenceForward(weights, features));
+  });
+
+  it("gives a proper distribution when every sigmoid underflows", () => {
+    const weights = makeCanonicalWeights({ dims: [2, 3] });
+    weights.layers[0].weight = [[0, 0], [0, 0], [0, 0]];
+    weights.layers[0].bias = [-1000, -1001, -2000];
+    const { probabilities, labelIndex } = mlpForward(toMlpModel(weights), [1, 1]);
+    expect(probabilities.every(Number.isFinite)).toBe(true);
+    expect(probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    expect(labelIndex).toBe(0);
+    expectClose(probabilities, [1 / (1 + Math.exp(-1)), Math.exp(-1) / (1 + Math.exp(-1)), 0], 1e-12);
+  });
+
+  it("keeps softmax finite for huge logits", () => {
+    const weights = makeCanonicalWeights({ dims: [1, 2], outputActivation: "softmax" });
+    weights.layers[0].weight = [[1], [1]];
+    weights.layers[0].bias = [1000, 999];
+    expectClose(mlpForward(toMlpModel(weights), [0]).probabilities, [1 / (1 + Math.exp(-1)), 1 / (1 + Math.exp(1))], 1e-12);
+  });
+
+  it("refuses a vector of the wrong length", () => {
+    const model = toMlpModel(makeCanonicalWeights({ dims: [8, 3] }));
+    expect(() => mlpForward(model, [1, 2, 3])).toThrow("mlpForward: expected 8 features, got 3");
+  });
+
+  it("gives the same answer when called repeatedly (scratch buffers are reused, not leaked between calls)", () => {
+    const model = toMlpModel(makeCanonicalWeights({ dims: [16, 12, 4] }));
+    const random = seededRandom(9);
+    const a = randomVector(16, random);
+    const b = randomVector(16, random);
+    const first = mlpForward(model, a).probabilities;
+    mlpForward(model, b);
+    expect(mlpForward(model, a).probabilities).toEqual(first);
+  });
+});
+
+describe("mlpForwardBatch", () => {
+  for (const count of [0, 1, 3, 4, 9, 100]) {
+    it(`matches mlpForward row by row for ${count} rows`, () => {
+      const weights = makeCanonicalWeights({ dims: [37, 21, 7], seed: count + 1, normalize: count % 2 ? "l2" : "none" });
+      const model = toMlpModel(weights);
+      const random = seededRandom(count);
+      const rows = Array.from({ length: count }, () => randomVector(37, random, 2));
+      const packed = new Float32Array(rows.flat());
+      const predictions = mlpForwardBatch(model, packed, count);
+      expect(predictions).toHaveLength(count);
+      predictions.forEach((prediction, r) => {
+        const expected = referenceForward(weights, Array.from(packed.subarray(r * 37, (r + 1) * 37)));
+        expectClose(prediction.probabilities, expected);
+        expect(prediction.label).toBe(weights.classes[prediction.labelIndex]);
+      });
+      const raw = mlpProbabilitiesBatch(model, packed, count);
+      expect(raw.length).toBe(count * 7);
+      if (count > 0) expect(Array.from(raw.subarray(0, 7))).toEqual(predictions[0].probabilities);
+    });
+  }
+
+  it("refuses a buffer that is not count × dim", () => {
+    const model = toMlpModel(makeCanonicalWeights({ dims: [8, 3] }));
+    expect(() => mlpForwardBatch(model, new Float32Array(20), 2)).toThrow("mlpForwardBatch (features.length / count): expected 8 features, got 10");
+  });
+});
+
+describe("normalizeFeatures", () => {
+  it("scales to unit length for l2 and copies for none", () => {
+    expect(Array.from(normalizeFeatures([3, 4], "l2"))).toEqual([Math.fround(0.6), Math.fround(0.8)]);
+    expect(Array.from(normalizeFeatures([3, 4], "none"))).toEqual([3, 4]);
+    expect(Array.from(normalizeFeatures([0, 0], "l2"))).toEqual([0, 0]);
+  });
+});

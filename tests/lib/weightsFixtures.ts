@@ -1,0 +1,65 @@
+/** Small, seeded weight documents for tests: generated, never committed. */
+import type { CanonicalWeights, OutputActivation } from "../../convex/lib/weightsFormat.ts";
+
+/** Mulberry32: a tiny deterministic PRNG, so failures reproduce. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Values exactly representable in float32, so JSON ↔ Float32Array comparisons are exact. */
+export function randomMatrix(rows: number, cols: number, random: () => number, scale = 0.5): number[][] {
+  return Array.from({ length: rows }, () => Array.from({ length: cols }, () => Math.fround((random() * 2 - 1) * scale)));
+}
+
+export function randomVector(length: number, random: () => number, scale = 0.5): number[] {
+  return Array.from({ length }, () => Math.fround((random() * 2 - 1) * scale));
+}
+
+export interface FixtureOptions {
+  dims?: number[];
+  seed?: number;
+  outputActivation?: OutputActivation;
+  normalize?: "none" | "l2";
+}
+
+/** A valid canonical document; dims [in, hidden..., classes]. */
+export function makeCanonicalWeights(options: FixtureOptions = {}): CanonicalWeights {
+  const dims = options.dims ?? [8, 6, 5, 3];
+  const random = seededRandom(options.seed ?? 1);
+  const classCount = dims[dims.length - 1];
+  return {
+    format: "clip-mlp-weights",
+    formatVersion: 1,
+    name: "fixture",
+    classes: Array.from({ length: classCount }, (_, i) => `label_${i}`),
+    input: { dim: dims[0], clipModel: "Xenova/clip-vit-base-patch32", normalize: options.normalize ?? "none" },
+    layers: dims.slice(1).map((out, i) => ({
+      weight: randomMatrix(out, dims[i], random),
+      bias: randomVector(out, random, 0.1),
+      activation: i === dims.length - 2 ? ("none" as const) : ("relu" as const),
+    })),
+    outputActivation: options.outputActivation ?? "sigmoid-normalized",
+  };
+}
+
+/** The same layers as a bare PyTorch state_dict with nn.Sequential keys (Linear, ReLU, Dropout, Linear, ...). */
+export function toSequentialStateDict(weights: CanonicalWeights): Record<string, unknown> {
+  const dict: Record<string, unknown> = {};
+  weights.layers.forEach((layer, i) => {
+    dict[`net.${i * 3}.weight`] = layer.weight;
+    dict[`net.${i * 3}.bias`] = layer.bias;
+  });
+  return dict;
+}
+
+/** Deep copy so a test can break one thing without touching the fixture. */
+export function clone<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
