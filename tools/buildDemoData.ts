@@ -105,7 +105,8 @@ export function brokenShapesWeights(): CanonicalWeights {
   let state = 0x0b0c_ced5;
   const random = () => {
     state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
-    return Math.round((state / 2 ** 32 - 0.5) * 2000) / 10_000;
+    // `|| 0` turns -0 into 0, so the file and this function agree exactly.
+    return Math.round((state / 2 ** 32 - 0.5) * 2000) / 10_000 || 0;
   };
   const matrix = (rows: number, columns: number) => Array.from({ length: rows }, () => Array.from({ length: columns }, random));
   const vector = (length: number) => Array.from({ length }, random);
