@@ -2,15 +2,15 @@ import type { BackendClient } from "./backendClient";
 
 /**
  * The one place that picks the backend. The offline demo (VITE_DEMO=true) uses the
- * in-memory harness client from src/demo/demoBackend.ts; the glob sits inside the
+ * in-memory harness client from src/demo/demoBackendClient.ts; the glob sits inside the
  * branch so a production build never bundles it.
  */
 export async function createBackend(): Promise<BackendClient> {
   if (import.meta.env.VITE_DEMO === "true") {
-    const demoModules = import.meta.glob<{ createDemoBackend: () => BackendClient | Promise<BackendClient> }>("../demo/demoBackend.ts");
-    const loadDemo = demoModules["../demo/demoBackend.ts"];
-    if (!loadDemo) throw new Error("VITE_DEMO is true but src/demo/demoBackend.ts (createDemoBackend) is missing.");
-    return (await loadDemo()).createDemoBackend();
+    const demoModules = import.meta.glob<{ createDemoBackendClient: () => BackendClient }>("../demo/demoBackendClient.ts");
+    const loadDemo = demoModules["../demo/demoBackendClient.ts"];
+    if (!loadDemo) throw new Error("VITE_DEMO is true but src/demo/demoBackendClient.ts (createDemoBackendClient) is missing.");
+    return (await loadDemo()).createDemoBackendClient();
   }
   const url = import.meta.env.VITE_CONVEX_URL;
   if (!url) {

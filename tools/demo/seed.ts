@@ -1,0 +1,193 @@
+/**
+ * Demo data, put in through the project's real public functions so the demo
+ * starts in a state the product itself could have reached: settings, two
+ * weights versions (the first active since a week ago), the labelled set, and
+ * pictures classified over the past week with a few labels.
+ */
+import { readdir, readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Value } from "convex/values";
+import sharp from "sharp";
+import { importWeightsJson } from "../../convex/lib/weightsImport.ts";
+import { toMlpModel } from "../../convex/lib/mlpModel.ts";
+import { encodeWeights } from "../../convex/lib/weightsBinary.ts";
+import type { CanonicalWeights } from "../../convex/lib/weightsFormat.ts";
+import type { DemoSeedContext } from "./demoBackend.ts";
+
+const projectRoot = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+const dayMs = 24 * 3_600_000;
+
+export interface DemoSeedOptions {
+  /** The CLIP model the browser extracts features with; recorded in the settings. */
+  clipModelId?: string;
+  /** Folder of the CLIP model used for the seeded pictures' features (default models/<clipModelId>). */
+  clipModelDir?: string;
+  weightsDir?: string;
+  imagesDir?: string;
+  /** Pictures per class to seed (spread over the past days). */
+  picturesPerClass?: number;
+  /** Classes to seed pictures for (default: the first six of the active version). */
+  pictureClasses?: string[];
+}
+
+export interface DemoSeedSummary {
+  versionIds: string[];
+  activeVersionId: string | null;
+  labelledItems: number;
+  pictureIds: string[];
+  /** Why a step was left out, e.g. the demo weights do not match a user-supplied CLIP model. */
+  notes: string[];
+}
+
+export const DEMO_WEIGHTS_FILES = ["demo-mlp.json", "demo-mlp-v2.json"] as const;
+export const DEMO_LABELLED_SET_FILE = "labelled-set.jsonl";
+const LABELLED_CHUNK = 200;
+
+export class DemoSeedError extends Error {
+  constructor(file: string, problem: string) {
+    super(`Demo seed failed on ${file}: ${problem}`);
+    this.name = "DemoSeedError";
+  }
+}
+
+export async function readDemoWeights(file: string): Promise<CanonicalWeights> {
+  const result = importWeightsJson(await readFile(file, "utf8"));
+  if (!result.ok) {
+    throw new DemoSeedError(file, result.problems.map((problem) => `${problem.path || "(file)"}: ${problem.message}`).join("; "));
+  }
+  return result.weights;
+}
+
+export async function readLabelledSet(file: string): Promise<Array<{ features: number[]; label: string }>> {
+  const lines = (await readFile(file, "utf8")).split("\n");
+  const items: Array<{ features: number[]; label: string }> = [];
+  lines.forEach((line, index) => {
+    if (line.trim() === "") return;
+    const item = JSON.parse(line) as { features?: unknown; label?: unknown };
+    if (!Array.isArray(item.features) || typeof item.label !== "string") {
+      throw new DemoSeedError(file, `line ${index + 1}: expected {"features": number[], "label": string}`);
+    }
+    items.push({ features: item.features as number[], label: item.label });
+  });
+  return items;
+}
+
+async function listImages(imagesDir: string, className: string): Promise<string[]> {
+  const folder = join(imagesDir, className);
+  const names = await readdir(folder).catch(() => [] as string[]);
+  return names.filter((name) => /\.(png|jpe?g|webp)$/i.test(name)).sort().map((name) => join(folder, name));
+}
+
+export async function seedDemo(context: DemoSeedContext, options: DemoSeedOptions = {}): Promise<DemoSeedSummary> {
+  const clipModelId = options.clipModelId ?? "tiny-clip";
+  const weightsDir = options.weightsDir ?? resolve(projectRoot, "weights", "demo");
+  const imagesDir = options.imagesDir ?? resolve(projectRoot, "tests", "fixtures", "images");
+  const summary: DemoSeedSummary = { versionIds: [], activeVersionId: null, labelledItems: 0, pictureIds: [], notes: [] };
+
+  await context.callAs("admin", "mutation", "settings:update", { clipModelId });
+
+  // The first version goes in a week ago so the analyst's charts have history behind them.
+  const weekAgo = -7 * dayMs;
+  const versions: CanonicalWeights[] = [];
+  for (const [index, fileName] of DEMO_WEIGHTS_FILES.entries()) {
+    const weights = await readDemoWeights(join(weightsDir, fileName));
+    versions.push(weights);
+    const bytes = encodeWeights(toMlpModel(weights));
+    const versionId = await context.atTimeOffset(index === 0 ? weekAgo : -dayMs, async () => {
+      const storageId = await context.storeBlob(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: "application/octet-stream" }));
+      const registered = await context.callAs("admin", "mutation", "models:registerVersion", {
+        storageId,
+        name: weights.name,
+        notes: index === 0 ? "Demo weights, first training run." : "Demo weights, retrained with more samples.",
+      });
+      return versionIdOf(registered);
+    });
+    summary.versionIds.push(versionId);
+  }
+
+  const first = versions[0];
+  if (first.input.clipModel !== clipModelId) {
+    summary.notes.push(
+      `The demo weights were trained on "${first.input.clipModel}" features but the browser uses "${clipModelId}": no version was activated and no pictures were seeded. Import weights trained on "${clipModelId}" as admin.`,
+    );
+    return summary;
+  }
+
+  await context.atTimeOffset(weekAgo, () =>
+    context.callAs("admin", "mutation", "models:activateVersion", {
+      versionId: summary.versionIds[0],
+      reason: "Demo seed: first version goes live.",
+    }),
+  );
+  summary.activeVersionId = summary.versionIds[0];
+
+  const labelled = await readLabelledSet(join(weightsDir, DEMO_LABELLED_SET_FILE));
+  for (let start = 0; start < labelled.length; start += LABELLED_CHUNK) {
+    await context.callAs("admin", "mutation", "labelledSet:importItems", {
+      name: "demo labelled set",
+      items: labelled.slice(start, start + LABELLED_CHUNK),
+    });
+  }
+  summary.labelledItems = labelled.length;
+
+  summary.pictureIds = await seedPictures(context, {
+    clipModelId,
+    clipModelDir: options.clipModelDir ?? resolve(projectRoot, "models", clipModelId),
+    imagesDir,
+    classes: options.pictureClasses ?? first.classes.slice(0, 6),
+    perClass: options.picturesPerClass ?? 3,
+  });
+  return summary;
+}
+
+function versionIdOf(registered: Value): string {
+  if (typeof registered === "string") return registered;
+  if (registered !== null && typeof registered === "object" && "versionId" in registered && typeof registered.versionId === "string") {
+    return registered.versionId;
+  }
+  throw new DemoSeedError("models:registerVersion", `expected a version id in the result, got ${JSON.stringify(registered)}`);
+}
+
+async function seedPictures(
+  context: DemoSeedContext,
+  options: { clipModelId: string; clipModelDir: string; imagesDir: string; classes: string[]; perClass: number },
+): Promise<string[]> {
+  // Loaded only when pictures are seeded: onnxruntime-node takes a moment to start.
+  const { createNodeClipExtractor } = await import("../clipNode.ts");
+  const extractor = await createNodeClipExtractor({ modelDir: options.clipModelDir, modelId: options.clipModelId });
+  const pictureIds: string[] = [];
+  try {
+    let counter = 0;
+    for (const className of options.classes) {
+      const files = (await listImages(options.imagesDir, className)).slice(0, options.perClass);
+      for (const file of files) {
+        const bytes = await readFile(file);
+        const { width, height } = await sharp(bytes).metadata();
+        const features = Array.from(await extractor.extract(file));
+        // Spread over the last six days, newest first, so the time series has a shape.
+        const daysAgo = counter % 6;
+        counter += 1;
+        const pictureId = await context.atTimeOffset(-daysAgo * dayMs, async () => {
+          const storageId = await context.storeBlob(new Blob([new Uint8Array(bytes)], { type: "image/png" }));
+          const recorded = await context.callAs("labeller", "mutation", "imageClassification:recordPicture", {
+            storageId,
+            fileName: file.slice(file.lastIndexOf("/") + 1),
+            contentType: "image/png",
+            ...(width ? { width } : {}),
+            ...(height ? { height } : {}),
+          });
+          const id = recorded as string;
+          await context.callAs("labeller", "action", "imageClassification:classifyImageFeatures", { pictureId: id, clipFeatures: features });
+          // A few confirmed labels so "predicted vs confirmed" has data; the rest wait in the review queue.
+          if (counter % 4 === 0) await context.callAs("labeller", "mutation", "labels:set", { pictureId: id, label: className });
+          return id;
+        });
+        pictureIds.push(pictureId);
+      }
+    }
+  } finally {
+    await extractor.dispose();
+  }
+  return pictureIds;
+}
