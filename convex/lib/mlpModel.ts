@@ -62,7 +62,7 @@ export function summarizeModel(model: MlpModel): ManifestSummary {
 }
 
 /** "512→256→128→12", the shape at a glance. */
-export function describeLayerShapes(model: Pick<MlpModel, "layers">): string {
+export function describeLayerShapes(model: { layers: ReadonlyArray<{ inDim: number; outDim: number }> }): string {
   if (model.layers.length === 0) return "(no layers)";
   return [model.layers[0].inDim, ...model.layers.map((layer) => layer.outDim)].join("→");
 }
