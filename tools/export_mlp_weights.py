@@ -218,7 +218,9 @@ def architecture_from_state_dict(state_dict) -> Architecture:
 
 def noop_module(torch, module) -> bool:
     nn = torch.nn
-    if isinstance(module, (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.Identity)):
+    # Dropout1d is newer than some torch builds, so look the classes up by name.
+    noops = tuple(getattr(nn, name) for name in ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout", "Identity") if hasattr(nn, name))
+    if isinstance(module, noops):
         return True
     # Flatten from dim 1 leaves a [batch, features] input unchanged.
     return isinstance(module, nn.Flatten) and module.start_dim == 1 and module.end_dim == -1

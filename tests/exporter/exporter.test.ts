@@ -185,6 +185,7 @@ describe("export_mlp_weights.py refuses what the format cannot express", () => {
     "no-bias state_dict": /^export_mlp_weights: error: state_dict 2: Linear without bias/,
     "non-consecutive module": /^export_mlp_weights: error: module 2: weight is 12×15 but module 0 outputs 16; shapes are not consecutive/,
     "relu-last module": /^export_mlp_weights: error: module 2: ReLU after the last Linear cannot be expressed/,
+    "nan state_dict": /^export_mlp_weights: error: state_dict 2\.weight\[3\]\[7\] is nan; weights must be finite$/,
     "classes length mismatch": /^export_mlp_weights: error: --classes file .*classes-short\.json lists 11 classes but the last Linear outputs 12$/,
     "input dim mismatch": /^export_mlp_weights: error: state_dict encoder\.fc1: first Linear takes 512 inputs but --input-dim is 768$/,
     "softmax head with sigmoid output": /^export_mlp_weights: error: module 3: the model ends in Softmax but --output-activation is sigmoid; use softmax$/,

@@ -165,6 +165,11 @@ def main():
     for name in ("conv", "batchnorm", "no-bias"):
         torch.save(refused_models()[name].state_dict(), path(f"refused-{name}.state_dict.pt"))
         refusal_cases[f"{name} state_dict"] = ["--checkpoint", path(f"refused-{name}.state_dict.pt")]
+    poisoned = nn.Sequential(nn.Linear(INPUT_DIM, 16), nn.ReLU(), nn.Linear(16, CLASS_COUNT))
+    with torch.no_grad():
+        poisoned[2].weight[3, 7] = float("nan")
+    torch.save(poisoned.state_dict(), path("refused-nan.state_dict.pt"))
+    refusal_cases["nan state_dict"] = ["--checkpoint", path("refused-nan.state_dict.pt")]
     refusal_cases["classes length mismatch"] = ["--checkpoint", path("named.state_dict.pt"), "--classes", path("classes-short.json")]
     refusal_cases["input dim mismatch"] = ["--checkpoint", path("named.state_dict.pt"), "--input-dim", "768"]
     refusal_cases["softmax head with sigmoid output"] = ["--checkpoint", path("softmax-headed.pt"), "--output-activation", "sigmoid"]
