@@ -128,7 +128,7 @@ export async function loadClipModel(config: ResolvedClipConfig, options: LoadCli
  * copied Float32Array per image (raw `image_embeds`, not L2-normalised).
  * Every tensor is disposed, so long runs do not leak backend memory.
  */
-export async function extractImageEmbeddings(clip: ClipModel, images: RawImage[]): Promise<Float32Array[]> {
+export async function extractImageEmbeddings(clip: ClipModel, images: RawImage[]): Promise<Float32Array<ArrayBuffer>[]> {
   if (images.length === 0) return [];
   const inputs: Record<string, Tensor> = await clip.processor(images);
   try {
@@ -140,7 +140,7 @@ export async function extractImageEmbeddings(clip: ClipModel, images: RawImage[]
       if (batch !== images.length || dim !== CLIP_EMBEDDING_DIM) {
         throw new Error(`image_embeds has shape [${embeds.dims.join(",")}], expected [${images.length},${CLIP_EMBEDDING_DIM}]`);
       }
-      const data = embeds.data as Float32Array;
+      const data = embeds.data as Float32Array<ArrayBuffer>;
       return images.map((_, row) => data.slice(row * dim, (row + 1) * dim));
     } finally {
       for (const tensor of Object.values(outputs)) tensor.dispose();

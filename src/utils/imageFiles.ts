@@ -1,0 +1,123 @@
+/**
+ * Checks and resizes images in the browser before they are stored. Features
+ * are always extracted from the original file; these copies are only what
+ * gets uploaded.
+ */
+
+export interface ImageSize {
+  width: number;
+  height: number;
+}
+
+/** Decodes enough of an image to know it is valid; browsers use createImageBitmap. */
+export type ImageDecoder = (file: Blob) => Promise<ImageSize & { close?: () => void }>;
+
+const browserDecoder: ImageDecoder = (file) => createImageBitmap(file);
+
+function nameOf(file: Blob): string {
+  return file instanceof File ? file.name : "image";
+}
+
+/** DOMExceptions are not Errors in every realm, so read `message` structurally. */
+function messageOf(error: unknown): string {
+  const { message, name } = (error ?? {}) as { message?: unknown; name?: unknown };
+  if (typeof message === "string" && message) return message;
+  if (typeof name === "string" && name) return name;
+  return String(error);
+}
+
+function readBytes(blob: Blob): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(new Uint8Array(reader.result as ArrayBuffer));
+    reader.onerror = () => reject(reader.error);
+    reader.readAsArrayBuffer(blob);
+  });
+}
+
+/** Magic numbers of the formats browsers decode, for files without a MIME type. */
+const signatures: Array<{ type: string; matches: (bytes: Uint8Array) => boolean }> = [
+  { type: "image/png", matches: (b) => b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47 },
+  { type: "image/jpeg", matches: (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff },
+  { type: "image/gif", matches: (b) => b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46 },
+  { type: "image/webp", matches: (b) => String.fromCharCode(...b.subarray(0, 4)) === "RIFF" && String.fromCharCode(...b.subarray(8, 12)) === "WEBP" },
+  { type: "image/bmp", matches: (b) => b[0] === 0x42 && b[1] === 0x4d },
+  { type: "image/avif", matches: (b) => String.fromCharCode(...b.subarray(4, 8)) === "ftyp" },
+];
+
+async function sniffImageType(file: Blob): Promise<string | null> {
+  const bytes = await readBytes(file.slice(0, 16));
+  return signatures.find((signature) => signature.matches(bytes))?.type ?? null;
+}
+
+/**
+ * Rejects a file that is not a decodable image, naming it:
+ * `"notes.txt" is not an image (text/plain)`, `"broken.jpg" could not be decoded: …`.
+ */
+export async function checkImageFile(file: Blob, decode: ImageDecoder = browserDecoder): Promise<void> {
+  const name = nameOf(file);
+  if (file.type && !file.type.startsWith("image/")) throw new Error(`"${name}" is not an image (${file.type})`);
+  if (file.size === 0) throw new Error(`"${name}" is empty (0 bytes)`);
+  if (!file.type && !(await sniffImageType(file))) throw new Error(`"${name}" is not an image (unknown file type)`);
+  let decoded: Awaited<ReturnType<ImageDecoder>>;
+  try {
+    decoded = await decode(file);
+  } catch (error) {
+    throw new Error(`"${name}" could not be decoded: ${messageOf(error)}`);
+  }
+  decoded.close?.();
+  if (decoded.width === 0 || decoded.height === 0) throw new Error(`"${name}" could not be decoded: it has no pixels (${decoded.width}×${decoded.height})`);
+}
+
+/** The size that fits within maxEdge × maxEdge keeping the aspect ratio; never upscales. */
+export function scaledSize(size: ImageSize, maxEdge: number): ImageSize {
+  const scale = Math.min(1, maxEdge / Math.max(size.width, size.height));
+  return { width: Math.max(1, Math.round(size.width * scale)), height: Math.max(1, Math.round(size.height * scale)) };
+}
+
+async function decodeBitmap(file: Blob): Promise<ImageBitmap> {
+  try {
+    return await createImageBitmap(file);
+  } catch (error) {
+    throw new Error(`"${nameOf(file)}" could not be decoded: ${messageOf(error)}`);
+  }
+}
+
+async function drawScaled(file: Blob, maxEdge: number, type: string, quality: number, background?: string): Promise<Blob> {
+  const bitmap = await decodeBitmap(file);
+  try {
+    const { width, height } = scaledSize(bitmap, maxEdge);
+    const canvas = new OffscreenCanvas(width, height);
+    const context = canvas.getContext("2d");
+    if (!context) throw new Error("no 2D canvas context is available");
+    context.imageSmoothingQuality = "high";
+    if (background) {
+      context.fillStyle = background;
+      context.fillRect(0, 0, width, height);
+    }
+    context.drawImage(bitmap, 0, 0, width, height);
+    return await canvas.convertToBlob({ type, quality });
+  } catch (error) {
+    throw new Error(`"${nameOf(file)}" could not be resized: ${messageOf(error)}`);
+  } finally {
+    bitmap.close();
+  }
+}
+
+/**
+ * A copy no larger than maxEdge on its longest side, for storage. Images that
+ * already fit are returned as they are; PNGs stay PNG (lossless), other
+ * formats become JPEG.
+ */
+export async function downscaleImage(file: Blob, maxEdge = 2048): Promise<Blob> {
+  const bitmap = await decodeBitmap(file);
+  const fits = Math.max(bitmap.width, bitmap.height) <= maxEdge;
+  bitmap.close();
+  if (fits) return file;
+  return file.type === "image/png" ? drawScaled(file, maxEdge, "image/png", 1) : drawScaled(file, maxEdge, "image/jpeg", 0.9, "#fff");
+}
+
+/** A small JPEG preview (longest side maxEdge), transparent areas on white. */
+export function makeThumbnail(file: Blob, maxEdge = 256): Promise<Blob> {
+  return drawScaled(file, maxEdge, "image/jpeg", 0.8, "#fff");
+}
