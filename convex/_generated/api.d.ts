@@ -13,20 +13,32 @@ import type {
   FilterApi,
   FunctionReference,
 } from "convex/server";
+import type * as analytics from "../analytics.js";
 import type * as audit from "../audit.js";
 import type * as auth from "../auth.js";
+import type * as dailyCounts from "../dailyCounts.js";
 import type * as functions from "../functions.js";
 import type * as http from "../http.js";
+import type * as imageClassification from "../imageClassification.js";
+import type * as labelledSet from "../labelledSet.js";
+import type * as labels from "../labels.js";
 import type * as lib_classificationResult from "../lib/classificationResult.js";
 import type * as lib_days from "../lib/days.js";
+import type * as lib_features from "../lib/features.js";
 import type * as lib_jsonText from "../lib/jsonText.js";
+import type * as lib_labelledEvaluation from "../lib/labelledEvaluation.js";
 import type * as lib_metrics from "../lib/metrics.js";
+import type * as lib_mlpForward from "../lib/mlpForward.js";
 import type * as lib_mlpModel from "../lib/mlpModel.js";
 import type * as lib_settings from "../lib/settings.js";
+import type * as lib_versionChecks from "../lib/versionChecks.js";
 import type * as lib_weightsBinary from "../lib/weightsBinary.js";
 import type * as lib_weightsFormat from "../lib/weightsFormat.js";
 import type * as lib_weightsImport from "../lib/weightsImport.js";
 import type * as lib_weightsValidation from "../lib/weightsValidation.js";
+import type * as models from "../models.js";
+import type * as pictures from "../pictures.js";
+import type * as replay from "../replay.js";
 import type * as settings from "../settings.js";
 import type * as users from "../users.js";
 
@@ -39,20 +51,32 @@ import type * as users from "../users.js";
  * ```
  */
 declare const fullApi: ApiFromModules<{
+  analytics: typeof analytics;
   audit: typeof audit;
   auth: typeof auth;
+  dailyCounts: typeof dailyCounts;
   functions: typeof functions;
   http: typeof http;
+  imageClassification: typeof imageClassification;
+  labelledSet: typeof labelledSet;
+  labels: typeof labels;
   "lib/classificationResult": typeof lib_classificationResult;
   "lib/days": typeof lib_days;
+  "lib/features": typeof lib_features;
   "lib/jsonText": typeof lib_jsonText;
+  "lib/labelledEvaluation": typeof lib_labelledEvaluation;
   "lib/metrics": typeof lib_metrics;
+  "lib/mlpForward": typeof lib_mlpForward;
   "lib/mlpModel": typeof lib_mlpModel;
   "lib/settings": typeof lib_settings;
+  "lib/versionChecks": typeof lib_versionChecks;
   "lib/weightsBinary": typeof lib_weightsBinary;
   "lib/weightsFormat": typeof lib_weightsFormat;
   "lib/weightsImport": typeof lib_weightsImport;
   "lib/weightsValidation": typeof lib_weightsValidation;
+  models: typeof models;
+  pictures: typeof pictures;
+  replay: typeof replay;
   settings: typeof settings;
   users: typeof users;
 }>;
