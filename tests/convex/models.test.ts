@@ -236,6 +236,25 @@ describe("activation, rollback and archiving", () => {
     expect(await activeVersionId(t)).toBe(v1.versionId);
   });
 
+  test("the commit step refuses a stale pointer and re-checks what may have changed while the gate ran", async () => {
+    const t = makeBackend();
+    const admin = await asUser(t, "admin");
+    const v1 = await register(t, admin.client, makeTestModel({ seed: 1 }), "demo-v1");
+    const v2 = await register(t, admin.client, makeTestModel({ seed: 2 }), "demo-v2");
+    await admin.client.action(api.models.activateVersion, { versionId: v1.versionId, reason: "launch" });
+    const metrics = { accuracy: null, macroF1: null, ece: null, itemCount: 0, computedAt: 0 };
+    const commit = { versionId: v2.versionId, actorId: admin.userId, reason: "next", metrics, gateOverride: null };
+    await expect(t.mutation(internal.models.commitActivation, { ...commit, expectedActiveVersionId: null })).rejects.toThrow(
+      /The active version changed while you were deciding: reload and try again/,
+    );
+    await admin.client.mutation(api.models.archiveVersion, { versionId: v2.versionId, reason: "withdrawn" });
+    await expect(t.mutation(internal.models.commitActivation, { ...commit, expectedActiveVersionId: v1.versionId })).rejects.toThrow(
+      /version 2 'demo-v2' is archived and cannot be activated/,
+    );
+    expect(await activeVersionId(t)).toBe(v1.versionId);
+    expect(await auditActions(t)).toEqual(["importVersion", "importVersion", "activateVersion", "archiveVersion"]);
+  });
+
   test("archiving: never the active version, archived versions cannot be activated or rolled back to", async () => {
     const t = makeBackend();
     const admin = await asUser(t, "admin");
