@@ -209,33 +209,28 @@ function checkBias(layer: LayerSource, outDim: number | undefined, problems: Wei
  * which name layers differently. Returns each layer's shape (null if unknown).
  */
 export function checkLayerChain(layers: LayerSource[], context: LayerChainContext, problems: WeightsProblem[]): Array<LayerShape | null> {
-  const shapes = layers.map((layer) => {
-    if (layer.malformed) return null;
-    const shape = checkWeight(layer, problems);
-    if (!layer.biasReported) checkBias(layer, shape?.outDim, problems);
-    return shape;
-  });
+  const shapes: Array<LayerShape | null> = [];
   for (let i = 0; i < layers.length; i++) {
-    const shape = shapes[i];
-    if (!shape) continue;
-    const { weightPath } = layers[i];
-    const size = `${shape.outDim}×${shape.inDim}`;
-    if (i === 0) {
-      if (context.inputDim !== undefined && shape.inDim !== context.inputDim) {
+    const layer = layers[i];
+    const shape = layer.malformed ? null : checkWeight(layer, problems);
+    shapes.push(shape);
+    if (shape) {
+      const { weightPath } = layer;
+      const size = `${shape.outDim}×${shape.inDim}`;
+      const previous = i > 0 ? shapes[i - 1] : null;
+      if (i === 0 && context.inputDim !== undefined && shape.inDim !== context.inputDim) {
         problems.push({ path: weightPath, message: `${weightPath} is ${size} but ${context.inputDimLabel} is ${context.inputDim}${context.inputDimHint ?? ""}` });
-      }
-    } else {
-      const previous = shapes[i - 1];
-      if (previous && shape.inDim !== previous.outDim) {
+      } else if (previous && shape.inDim !== previous.outDim) {
         problems.push({ path: weightPath, message: `${weightPath} is ${size} but ${layers[i - 1].label} outputs ${previous.outDim}` });
       }
+      if (i === layers.length - 1 && context.classCount !== undefined && shape.outDim !== context.classCount) {
+        problems.push({
+          path: weightPath,
+          message: `${weightPath} is ${size}, so the model has ${shape.outDim} outputs, but ${context.classesLabel} has ${context.classCount} names`,
+        });
+      }
     }
-    if (i === layers.length - 1 && context.classCount !== undefined && shape.outDim !== context.classCount) {
-      problems.push({
-        path: weightPath,
-        message: `${weightPath} is ${size}, so the model has ${shape.outDim} outputs, but ${context.classesLabel} has ${context.classCount} names`,
-      });
-    }
+    if (!layer.malformed && !layer.biasReported) checkBias(layer, shape?.outDim, problems);
   }
   return shapes;
 }
