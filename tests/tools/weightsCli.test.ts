@@ -90,7 +90,10 @@ describe("loadWeightsFile", () => {
   it("gives one line for a missing file or bad weights", async () => {
     await expect(loadWeightsFile(file("missing.json"))).rejects.toThrow(`weights file "${file("missing.json")}" does not exist`);
     await expect(loadWeightsFile(dir)).rejects.toThrow(`weights file "${dir}" is a directory, not a file`);
-    const error = await loadWeightsFile(file("broken.json")).catch((e: Error) => e);
+    const error = (await loadWeightsFile(file("broken.json")).then(
+      () => new Error("expected loadWeightsFile to fail"),
+      (e: Error) => e,
+    )) as Error;
     expect(error.message).toBe(
       `${file("broken.json")}: 2 problems, the first: layers[0].weight[3] has 17 values, expected 16 (run \`npm run mlp -- validate ${file("broken.json")}\` to list them all)`,
     );
