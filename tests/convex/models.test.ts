@@ -549,33 +549,59 @@ describe("internal access for classification and replay", () => {
   });
 });
 
+/** Public functions of the weights-owning modules, read from the modules themselves so a new one cannot be missed. */
+const weightsModules = import.meta.glob<Record<string, unknown>>(["../../convex/models.ts", "../../convex/settings.ts", "../../convex/labelledSet.ts"], {
+  eager: true,
+});
+function publicFunctionNames(): string[] {
+  return Object.entries(weightsModules).flatMap(([file, exports]) =>
+    Object.entries(exports)
+      .filter(([, value]) => typeof value === "function" && (value as { isPublic?: boolean }).isPublic)
+      .map(([name]) => `${file.replace(/^.*\/convex\//, "").replace(/\.ts$/, "")}:${name}`),
+  );
+}
+
 describe("no weights leak", () => {
   test("no public models, settings or labelled-set result carries a storage id, a URL or weight bytes", async () => {
     const t = makeBackend();
     const admin = await asUser(t, "admin");
     const teacher = makeTestModel({ seed: 1 });
-    const v1 = await register(t, admin.client, teacher, "teacher");
-    const v2 = await register(t, admin.client, makeTestModel({ seed: 2 }), "other");
-    const results: unknown[] = [v1, v2];
-    results.push(await admin.client.action(api.models.activateVersion, { versionId: v1.versionId, reason: "launch" }));
-    results.push(await importSetLabelledBy(admin.client, teacher, 10));
-    results.push(
-      await admin.client.action(api.models.activateVersion, { versionId: v2.versionId, reason: "try", overrideReason: "testing" }),
+    const results = new Map<string, unknown[]>();
+    const record = async <T>(name: string, call: Promise<T>): Promise<T> => {
+      const result = await call;
+      results.set(name, [...(results.get(name) ?? []), result]);
+      return result;
+    };
+    const v1 = await record("models:registerVersion", register(t, admin.client, teacher, "teacher"));
+    const v2 = await record("models:registerVersion", register(t, admin.client, makeTestModel({ seed: 2 }), "other"));
+    await record("models:activateVersion", admin.client.action(api.models.activateVersion, { versionId: v1.versionId, reason: "launch" }));
+    await record("labelledSet:importItems", importSetLabelledBy(admin.client, teacher, 10));
+    const dropped = await record("labelledSet:importItems", importSetLabelledBy(admin.client, teacher, 2, "dropped"));
+    await record(
+      "models:activateVersion",
+      admin.client.action(api.models.activateVersion, { versionId: v2.versionId, reason: "try", overrideReason: "testing" }),
     );
-    results.push(await admin.client.mutation(api.models.rollback, { reason: "back" }));
-    results.push(await admin.client.mutation(api.models.archiveVersion, { versionId: v2.versionId, reason: "done" }));
-    results.push(await admin.client.query(api.models.listVersions, {}));
-    results.push(await admin.client.query(api.models.getVersion, { versionId: v1.versionId }));
-    results.push(await admin.client.query(api.models.timeline, {}));
-    results.push(await admin.client.action(api.models.compareVersions, { candidateId: v2.versionId }));
-    results.push(await admin.client.mutation(api.models.refreshMetrics, {}));
-    results.push(await admin.client.query(api.settings.get, {}));
-    results.push(await admin.client.mutation(api.settings.update, { privacyMode: "none" }));
-    results.push(await admin.client.query(api.labelledSet.summary, {}));
+    await record("models:rollback", admin.client.mutation(api.models.rollback, { reason: "back" }));
+    await record("models:archiveVersion", admin.client.mutation(api.models.archiveVersion, { versionId: v2.versionId, reason: "done" }));
+    await record("models:listVersions", admin.client.query(api.models.listVersions, {}));
+    await record("models:getVersion", admin.client.query(api.models.getVersion, { versionId: v1.versionId }));
+    await record("models:timeline", admin.client.query(api.models.timeline, {}));
+    await record("models:compareVersions", admin.client.action(api.models.compareVersions, { candidateId: v2.versionId }));
+    await record("models:refreshMetrics", admin.client.mutation(api.models.refreshMetrics, {}));
+    await record("settings:get", admin.client.query(api.settings.get, {}));
+    await record("settings:update", admin.client.mutation(api.settings.update, { privacyMode: "none" }));
+    await record("labelledSet:summary", admin.client.query(api.labelledSet.summary, {}));
+    await record("labelledSet:removeImport", admin.client.mutation(api.labelledSet.removeImport, { importId: dropped.importId }));
+    await record("labelledSet:clear", admin.client.mutation(api.labelledSet.clear, {}));
+
+    // generateUploadUrl hands out a write-only upload URL by design; it cannot read any file.
+    expect(publicFunctionNames()).toContain("models:compareVersions");
+    const unchecked = publicFunctionNames().filter((name) => name !== "models:generateUploadUrl" && !results.has(name));
+    expect(unchecked, `public functions this test does not call: ${unchecked.join(", ")}`).toEqual([]);
 
     const storageIds = await t.run(async (ctx) => (await ctx.db.system.query("_storage").collect()).map((file) => file._id));
     expect(storageIds.length).toBe(2);
-    const text = JSON.stringify(results);
+    const text = JSON.stringify([...results.values()]);
     for (const storageId of storageIds) expect(text).not.toContain(storageId);
     expect(text).not.toMatch(/storageId|https?:\/\//i);
     const firstWeight = String(teacher.layers[0].weight[0]);
