@@ -102,6 +102,21 @@ describe("registering versions", () => {
     expect(await t.run((ctx) => ctx.db.query("modelVersions").collect())).toHaveLength(1);
   });
 
+  test("concurrent registrations get distinct numbers, and concurrent identical uploads keep exactly one", async () => {
+    const t = makeBackend();
+    const alice = await asUser(t, "admin");
+    const bob = await asUser(t, "admin");
+    const registered = await Promise.all([1, 2, 3].map((seed) => register(t, seed % 2 ? alice.client : bob.client, makeTestModel({ seed }), `v${seed}`)));
+    expect(registered.map((version) => version.number).sort()).toEqual([1, 2, 3]);
+
+    const same = makeTestModel({ seed: 9 });
+    const outcomes = await Promise.allSettled([register(t, alice.client, same, "twin-a"), register(t, bob.client, same, "twin-b")]);
+    expect(outcomes.filter((outcome) => outcome.status === "fulfilled")).toHaveLength(1);
+    const rejected = outcomes.find((outcome) => outcome.status === "rejected") as PromiseRejectedResult;
+    expect(String(rejected.reason)).toMatch(/identical to version 4 'twin-[ab]'/);
+    expect(await storedFileCount(t)).toBe(4);
+  });
+
   test("corrupt or non-weights bytes are refused with the decoder's reason and the file is deleted", async () => {
     const t = makeBackend();
     const admin = await asUser(t, "admin");
