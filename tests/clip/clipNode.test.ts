@@ -33,6 +33,13 @@ describe("createNodeClipExtractor with the tiny-clip model", () => {
     expect(difference).toBeGreaterThan(0.05);
   });
 
+  it("gives the same features with the q8 and the fp32 file (weight-only int8 of the same values)", async () => {
+    const fp32 = await createNodeClipExtractor({ modelDir: tinyClipModelDir, dtype: "fp32" });
+    const [q8Features, fp32Features] = [await extractor.extract(ocean), await fp32.extract(ocean)];
+    await fp32.dispose();
+    expect(Math.max(...q8Features.map((value, i) => Math.abs(value - fp32Features[i])))).toBeLessThan(1e-5);
+  });
+
   it("extracts a batch in input order, equal to one-by-one extraction", async () => {
     const progress: number[] = [];
     const batch = await extractor.extractBatch([ocean, sunset, ocean], { batchSize: 2, onProgress: (done) => progress.push(done) });
