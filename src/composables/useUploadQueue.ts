@@ -1,0 +1,153 @@
+import { api } from "../../convex/_generated/api";
+import type { Id } from "../../convex/_generated/dataModel";
+import type { ClassificationResult, PrivacyMode } from "../../convex/schema";
+import type { ImagePipeline } from "./imagePipeline";
+import { useBackend, type BackendClient } from "../convex/backendClient";
+import { errorMessage } from "../convex/errorMessage";
+import { useToastStore } from "../stores/toasts";
+import { useUploadQueueStore, type UploadItem, type UploadStage } from "../stores/uploadQueue";
+
+export interface UploadQueueOptions {
+  pipeline: ImagePipeline;
+  /** How many images are in flight at once; keeps 200 dropped files from flooding the page. */
+  concurrency?: number;
+  /** The privacy mode to apply; read from the server when it returns undefined. */
+  privacyMode?: () => PrivacyMode | undefined;
+}
+
+export const extractingMessage = "Extracting image features...";
+
+class StageError extends Error {
+  constructor(
+    readonly stage: UploadStage,
+    message: string,
+    readonly retryable = true,
+  ) {
+    super(message);
+  }
+}
+
+async function runStage<T>(stage: UploadStage, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof StageError) throw error;
+    throw new StageError(stage, errorMessage(error));
+  }
+}
+
+/** Upload → extract → classify for each queued file, a few at a time. */
+export function createUploadRunner(backend: BackendClient, store: ReturnType<typeof useUploadQueueStore>, options: UploadQueueOptions) {
+  const concurrency = Math.max(1, options.concurrency ?? 2);
+  const toasts = useToastStore();
+  let running = 0;
+  let extractionToast: number | null = null;
+  let extracting = 0;
+  /** Items waiting to (re)start, and the stage each resumes at. */
+  const waiting: Array<{ id: number; from: UploadStage }> = [];
+
+  async function privacyMode(): Promise<PrivacyMode> {
+    return options.privacyMode?.() ?? (await backend.query(api.settings.get, {})).privacyMode;
+  }
+
+  async function upload(item: UploadItem): Promise<Id<"pictures">> {
+    store.update(item.id, { status: "uploading" });
+    const mode = await runStage("uploading", privacyMode);
+    const stored = await runStage("uploading", () => options.pipeline.prepareForStorage(item.file, mode));
+    let storageId: Id<"_storage"> | undefined;
+    if (stored !== null) {
+      const uploadUrl = await runStage("uploading", () => backend.mutation(api.imageClassification.generateUploadUrl, {}));
+      storageId = (await runStage("uploading", () => backend.uploadFile(uploadUrl, stored.blob))) as Id<"_storage">;
+    }
+    const pictureId = await runStage("uploading", () =>
+      backend.mutation(api.imageClassification.recordPicture, {
+        storageId,
+        fileName: item.fileName,
+        contentType: stored?.blob.type || item.file.type,
+        width: stored?.width,
+        height: stored?.height,
+      }),
+    );
+    store.update(item.id, { pictureId });
+    return pictureId;
+  }
+
+  async function extract(item: UploadItem): Promise<Float32Array> {
+    store.update(item.id, { status: "extracting" });
+    extracting += 1;
+    if (extractionToast === null) extractionToast = toasts.show(extractingMessage, "info", 0);
+    try {
+      return await runStage("extracting", () => options.pipeline.extractFeatures(item.file));
+    } finally {
+      extracting -= 1;
+      if (extracting === 0 && extractionToast !== null) {
+        toasts.dismiss(extractionToast);
+        extractionToast = null;
+      }
+    }
+  }
+
+  async function classify(pictureId: Id<"pictures">, features: Float32Array | null, itemId: number): Promise<ClassificationResult> {
+    store.update(itemId, { status: "classifying" });
+    return runStage("classifying", () =>
+      features === null
+        ? backend.action(api.imageClassification.retryClassification, { pictureId })
+        : backend.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: Array.from(features) }),
+    );
+  }
+
+  async function process(id: number, from: UploadStage): Promise<void> {
+    const item = store.find(id);
+    if (!item) return;
+    store.update(id, { error: null, failedStage: null, retryable: true });
+    try {
+      if (from === "checking") {
+        await runStage("checking", () => options.pipeline.checkImage(item.file)).catch((error: StageError) => {
+          throw new StageError("checking", error.message, false);
+        });
+      }
+      let pictureId = item.pictureId;
+      if (from === "checking" || from === "uploading" || pictureId === null) pictureId = await upload(item);
+      // The server keeps the features it was sent, so a failed classification is
+      // retried from them; anything earlier needs the features extracted again.
+      const features = from === "classifying" ? null : await extract(item);
+      const result = await classify(pictureId, features, id);
+      store.update(id, { status: "done", result });
+    } catch (error) {
+      const failure = error instanceof StageError ? error : new StageError(from, errorMessage(error));
+      store.update(id, { status: "failed", error: failure.message, failedStage: failure.stage, retryable: failure.retryable });
+    }
+  }
+
+  function pump(): void {
+    while (running < concurrency && waiting.length > 0) {
+      const next = waiting.shift()!;
+      running += 1;
+      void process(next.id, next.from).finally(() => {
+        running -= 1;
+        pump();
+      });
+    }
+  }
+
+  return {
+    enqueue(files: readonly File[]): void {
+      for (const item of store.add(files)) waiting.push({ id: item.id, from: "checking" });
+      pump();
+    },
+    retry(id: number): void {
+      const item = store.find(id);
+      if (!item || item.status !== "failed" || !item.retryable) return;
+      const from: UploadStage = item.failedStage === "classifying" ? "classifying" : item.pictureId === null ? "uploading" : "extracting";
+      store.update(id, { status: "queued", error: null });
+      waiting.push({ id, from });
+      pump();
+    },
+  };
+}
+
+export function useUploadQueue(options: UploadQueueOptions) {
+  const store = useUploadQueueStore();
+  const runner = createUploadRunner(useBackend(), store, options);
+  return { store, enqueue: runner.enqueue, retry: runner.retry };
+}
