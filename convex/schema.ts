@@ -141,11 +141,14 @@ export default defineSchema({
     confidence: v.optional(v.number()),
     versionId: v.optional(v.id("modelVersions")),
     labelled: v.boolean(),
+    /** The human label, denormalised from `labels` for lists. */
+    confirmedLabel: v.optional(v.string()),
     deleted: v.optional(v.boolean()),
   })
     .index("by_uploader", ["uploaderId"])
     .index("by_status", ["status"])
     .index("by_labelled_confidence", ["labelled", "status", "confidence"])
+    .index("by_review_queue", ["deleted", "labelled", "status", "confidence"])
     .index("by_label", ["label"])
     .index("by_version", ["versionId"])
     .index("by_storage", ["storageId"]),
@@ -242,7 +245,8 @@ export default defineSchema({
     count: v.number(),
   })
     .index("by_day_version_kind_key", ["day", "versionId", "kind", "key"])
-    .index("by_kind_day", ["kind", "day"]),
+    .index("by_kind_day", ["kind", "day"])
+    .index("by_version_kind_day", ["versionId", "kind", "day"]),
 
   labelledItems: defineTable({
     source: v.union(v.literal("picture"), v.literal("import")),

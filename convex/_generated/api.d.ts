@@ -24,6 +24,7 @@ import type * as labelledSet from "../labelledSet.js";
 import type * as labels from "../labels.js";
 import type * as lib_classificationResult from "../lib/classificationResult.js";
 import type * as lib_days from "../lib/days.js";
+import type * as lib_drift from "../lib/drift.js";
 import type * as lib_features from "../lib/features.js";
 import type * as lib_jsonText from "../lib/jsonText.js";
 import type * as lib_labelledEvaluation from "../lib/labelledEvaluation.js";
@@ -62,6 +63,7 @@ declare const fullApi: ApiFromModules<{
   labels: typeof labels;
   "lib/classificationResult": typeof lib_classificationResult;
   "lib/days": typeof lib_days;
+  "lib/drift": typeof lib_drift;
   "lib/features": typeof lib_features;
   "lib/jsonText": typeof lib_jsonText;
   "lib/labelledEvaluation": typeof lib_labelledEvaluation;

@@ -34,6 +34,32 @@ async function someLabelledImportId(t: Backend) {
   return t.run(async (ctx) => ctx.db.insert("labelledImports", { name: "set", importedBy: await ctx.db.insert("users", {}), itemCount: 0 }));
 }
 
+async function somePictureId(t: Backend) {
+  return t.run(async (ctx) =>
+    ctx.db.insert("pictures", {
+      uploaderId: await ctx.db.insert("users", { email: "uploader@example.com", role: "labeller" }),
+      fileName: "p.jpg",
+      contentType: "image/jpeg",
+      storageMode: "none",
+      status: "uploaded",
+      attempts: 0,
+      labelled: false,
+    }),
+  );
+}
+
+async function someReplayId(t: Backend) {
+  const versionId = await someVersionId(t);
+  return t.run(async (ctx) =>
+    ctx.db.insert("replays", { versionId, filter: {}, status: "failed", processed: 0, total: 0, cursor: null, startedBy: await ctx.db.insert("users", {}) }),
+  );
+}
+
+const labellers: Caller[] = ["labeller", "admin"];
+const analysts: Caller[] = ["analyst", "admin"];
+const viewers: Caller[] = ["labeller", "analyst", "admin"];
+const dayRange = { from: "2026-01-01", to: "2026-01-31" };
+
 export const matrix: Record<string, MatrixEntry> = {
   // Convex Auth's own endpoints are open by design: they are how one signs in.
   "auth:signIn": { allowed: everyone, args: { provider: "password", params: { email: "x@example.com", password: "short", flow: "signIn" } } },
@@ -58,4 +84,24 @@ export const matrix: Record<string, MatrixEntry> = {
   "labelledSet:summary": { allowed: admin },
   "labelledSet:removeImport": { allowed: admin, args: async (t) => ({ importId: await someLabelledImportId(t) }) },
   "labelledSet:clear": { allowed: admin },
+  "imageClassification:generateUploadUrl": { allowed: labellers },
+  "imageClassification:recordPicture": { allowed: labellers, args: { fileName: "a.jpg", contentType: "image/jpeg" } },
+  "imageClassification:classifyImageFeatures": { allowed: labellers, args: async (t) => ({ pictureId: await somePictureId(t), clipFeatures: [1] }) },
+  "imageClassification:retryClassification": { allowed: labellers, args: async (t) => ({ pictureId: await somePictureId(t) }) },
+  "pictures:list": { allowed: viewers, args: { filter: {}, paginationOpts: { numItems: 5, cursor: null } } },
+  "pictures:get": { allowed: viewers, args: async (t) => ({ pictureId: await somePictureId(t) }) },
+  "pictures:reviewQueue": { allowed: labellers, args: { limit: 5 } },
+  "pictures:remove": { allowed: labellers, args: async (t) => ({ pictureId: await somePictureId(t) }) },
+  "labels:set": { allowed: labellers, args: async (t) => ({ pictureId: await somePictureId(t), label: "cat" }) },
+  "labels:remove": { allowed: labellers, args: async (t) => ({ pictureId: await somePictureId(t) }) },
+  "analytics:classDistribution": { allowed: analysts, args: dayRange },
+  "analytics:timeSeries": { allowed: analysts, args: dayRange },
+  "analytics:confidenceHistogram": { allowed: analysts, args: dayRange },
+  "analytics:predictedVsConfirmed": { allowed: analysts, args: dayRange },
+  "analytics:drift": { allowed: analysts, args: { a: dayRange, b: dayRange } },
+  "replay:reclassify": { allowed: admin, args: async (t) => ({ versionId: await someVersionId(t), filter: {} }) },
+  "replay:resume": { allowed: admin, args: async (t) => ({ replayId: await someReplayId(t) }) },
+  "replay:status": { allowed: analysts, args: async (t) => ({ replayId: await someReplayId(t) }) },
+  "replay:list": { allowed: analysts },
+  "replay:results": { allowed: analysts, args: async (t) => ({ replayId: await someReplayId(t), paginationOpts: { numItems: 5, cursor: null } }) },
 };

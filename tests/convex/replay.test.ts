@@ -1,0 +1,214 @@
+import { afterEach, beforeAll, describe, expect, test, vi } from "vitest";
+import { api } from "../../convex/_generated/api";
+import type { Id } from "../../convex/_generated/dataModel";
+import { REPLAY_CHUNK_SIZE, replaySteps } from "../../convex/replay";
+import { mlpForward } from "../../convex/lib/mlpForward";
+import type { MlpModel } from "../../convex/lib/weightsFormat";
+import { asUser, ensureAuthEnv, makeBackend, type Backend } from "./harness";
+import { classifiedPicture, makeTestModel, sampleFeatures, seedActiveVersion, seedVersion } from "./fixtures";
+
+beforeAll(ensureAuthEnv);
+
+const originalSteps = { ...replaySteps };
+afterEach(() => {
+  Object.assign(replaySteps, originalSteps);
+  vi.useRealTimers();
+});
+
+/**
+ * Live classifications written straight into the tables (as storeResult
+ * leaves them, minus counters, which replays do not read): many rows without
+ * running hundreds of actions.
+ */
+async function seedClassifications(t: Backend, model: MlpModel, versionId: Id<"modelVersions">, versionNumber: number, count: number, seedOffset = 0) {
+  const uploaderId = await t.run((ctx) => ctx.db.insert("users", { email: `bulk-${seedOffset}@example.com`, role: "labeller" }));
+  const ids: Array<{ pictureId: Id<"pictures">; classificationId: Id<"classifications"> }> = [];
+  for (let start = 0; start < count; start += 100) {
+    const batch = await t.run(async (ctx) => {
+      const made = [];
+      for (let i = start; i < Math.min(count, start + 100); i++) {
+        const features = sampleFeatures(seedOffset + i + 1000);
+        const prediction = mlpForward(model, features);
+        const pictureId = await ctx.db.insert("pictures", {
+          uploaderId, fileName: `bulk-${i}.jpg`, contentType: "image/jpeg", storageMode: "none", status: "classified", attempts: 1, labelled: false, features,
+        });
+        const classificationId = await ctx.db.insert("classifications", {
+          pictureId, versionId, versionNumber, probabilities: prediction.probabilities, labelIndex: prediction.labelIndex,
+          label: prediction.label, confidence: prediction.confidence, features, day: "2026-11-01",
+        });
+        await ctx.db.patch(pictureId, { latestClassificationId: classificationId, label: prediction.label, confidence: prediction.confidence, versionId });
+        made.push({ pictureId, classificationId });
+      }
+      return made;
+    });
+    ids.push(...batch);
+  }
+  return ids;
+}
+
+async function setup(count: number) {
+  vi.useFakeTimers();
+  const t = makeBackend();
+  const liveModel = makeTestModel({ seed: 1 });
+  const live = await seedActiveVersion(t, liveModel);
+  const candidateModel = makeTestModel({ seed: 2, name: "candidate" });
+  const candidate = await seedVersion(t, candidateModel);
+  const admin = await asUser(t, "admin");
+  const seeded = await seedClassifications(t, liveModel, live.versionId, live.number, count);
+  return { t, admin, live, liveModel, candidate, candidateModel, seeded };
+}
+
+const runScheduled = (t: Backend) => t.finishAllScheduledFunctions(vi.runAllTimers);
+const replayOf = (t: Backend, replayId: Id<"replays">) => t.run((ctx) => ctx.db.get(replayId));
+const shadowsOf = (t: Backend, replayId: Id<"replays">) =>
+  t.run((ctx) => ctx.db.query("shadowClassifications").withIndex("by_replay", (q) => q.eq("replayId", replayId)).collect());
+
+describe("replay.reclassify", () => {
+  test("re-scores every live classification with the chosen version, in chunks, apart from live results", async () => {
+    const { t, admin, candidate, candidateModel, seeded } = await setup(450);
+    const labeller = await asUser(t, "labeller");
+    // One picture classified twice (only its latest counts) and one removed: neither adds a shadow of its own.
+    const twice = await classifiedPicture(t, labeller.client, 1);
+    await labeller.client.action(api.imageClassification.retryClassification, { pictureId: twice.pictureId });
+    const removed = await classifiedPicture(t, labeller.client, 2);
+    await labeller.client.mutation(api.pictures.remove, { pictureId: removed.pictureId });
+
+    let batches = 0;
+    replaySteps.score = (model, features, count) => {
+      batches += 1;
+      expect(count).toBeLessThanOrEqual(REPLAY_CHUNK_SIZE);
+      return originalSteps.score(model, features, count);
+    };
+    const liveBefore = await t.run((ctx) => ctx.db.query("classifications").collect());
+    const replayId = await admin.client.mutation(api.replay.reclassify, { versionId: candidate.versionId, filter: {} });
+    await runScheduled(t);
+
+    const replay = await replayOf(t, replayId);
+    expect(replay).toMatchObject({ status: "done", processed: 451, total: 451, cursor: null });
+    expect(batches).toBe(3);
+    const shadows = await shadowsOf(t, replayId);
+    expect(shadows).toHaveLength(451);
+    expect(new Set(shadows.map((s) => s.pictureId)).size).toBe(451);
+    expect(shadows.some((s) => s.pictureId === removed.pictureId)).toBe(false);
+
+    // Scores equal a direct forward pass of the candidate on the stored features.
+    const sample = shadows.find((s) => s.pictureId === seeded[123].pictureId)!;
+    const expected = mlpForward(candidateModel, sampleFeatures(1123));
+    expect(sample.label).toBe(expected.label);
+    sample.probabilities.forEach((p, i) => expect(Math.abs(p - expected.probabilities[i])).toBeLessThan(1e-12));
+    expect(sample.versionId).toBe(candidate.versionId);
+
+    // Live classifications are untouched.
+    expect(await t.run((ctx) => ctx.db.query("classifications").collect())).toEqual(liveBefore);
+    const audit = await t.run((ctx) => ctx.db.query("auditLog").withIndex("by_action", (q) => q.eq("action", "startReplay")).collect());
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ actorId: admin.userId, toVersionId: candidate.versionId });
+  });
+
+  test("a failure mid-way marks the replay failed at its cursor; resume finishes without duplicates", async () => {
+    const { t, admin, candidate } = await setup(450);
+    let calls = 0;
+    replaySteps.score = (model, features, count) => {
+      calls += 1;
+      if (calls === 2) throw new Error("simulated out-of-memory in chunk 2");
+      return originalSteps.score(model, features, count);
+    };
+    const replayId = await admin.client.mutation(api.replay.reclassify, { versionId: candidate.versionId, filter: {} });
+    await runScheduled(t);
+    const failed = await replayOf(t, replayId);
+    expect(failed).toMatchObject({ status: "failed", processed: 200, error: "simulated out-of-memory in chunk 2" });
+    expect(failed?.cursor).not.toBeNull();
+    expect(await shadowsOf(t, replayId)).toHaveLength(200);
+
+    const status = await admin.client.query(api.replay.status, { replayId });
+    expect(status).toMatchObject({ status: "failed", processed: 200, error: "simulated out-of-memory in chunk 2", version: { name: "candidate" } });
+
+    await admin.client.mutation(api.replay.resume, { replayId });
+    await runScheduled(t);
+    expect(await replayOf(t, replayId)).toMatchObject({ status: "done", processed: 450 });
+    const shadows = await shadowsOf(t, replayId);
+    expect(shadows).toHaveLength(450);
+    expect(new Set(shadows.map((s) => s.pictureId)).size).toBe(450);
+    expect(calls).toBe(4);
+
+    await expect(admin.client.mutation(api.replay.resume, { replayId })).rejects.toThrow(/is done; only a failed replay can be resumed/);
+  });
+
+  test("a missing weights file fails the replay with the reason; restoring the file and resuming completes it", async () => {
+    const { t, admin, candidate, candidateModel } = await setup(30);
+    const bytes = await t.run(async (ctx) => (await ctx.storage.get(candidate.storageId))!.arrayBuffer());
+    await t.run((ctx) => ctx.storage.delete(candidate.storageId));
+    const replayId = await admin.client.mutation(api.replay.reclassify, { versionId: candidate.versionId, filter: {} });
+    await runScheduled(t);
+    const failed = await replayOf(t, replayId);
+    expect(failed?.status).toBe("failed");
+    expect(failed?.error).toMatch(/weights file of version 2 \(candidate\) is missing from storage/);
+
+    await t.run(async (ctx) => {
+      const storageId = await ctx.storage.store(new Blob([bytes]));
+      await ctx.db.patch(candidate.versionId, { storageId });
+    });
+    await admin.client.mutation(api.replay.resume, { replayId });
+    await runScheduled(t);
+    expect(await replayOf(t, replayId)).toMatchObject({ status: "done", processed: 30 });
+    expect(candidateModel.name).toBe("candidate");
+  });
+
+  test("filters by source version and time; results pair shadow and live labels", async () => {
+    const { t, admin, live, liveModel, seeded } = await setup(5);
+    const other = await seedVersion(t, makeTestModel({ seed: 3, name: "other" }));
+    await seedClassifications(t, makeTestModel({ seed: 3 }), other.versionId, other.number, 4, 500);
+
+    // Replaying with the live version itself: every shadow agrees with its live result.
+    const replayId = await admin.client.mutation(api.replay.reclassify, { versionId: live.versionId, filter: { sourceVersionId: live.versionId } });
+    await runScheduled(t);
+    expect(await replayOf(t, replayId)).toMatchObject({ status: "done", processed: 5 });
+
+    const analyst = await asUser(t, "analyst");
+    const first = await analyst.client.query(api.replay.results, { replayId, paginationOpts: { numItems: 3, cursor: null } });
+    const second = await analyst.client.query(api.replay.results, { replayId, paginationOpts: { numItems: 3, cursor: first.continueCursor } });
+    const rows = [...first.page, ...second.page];
+    expect(rows).toHaveLength(5);
+    expect(rows.every((row) => row.agrees && row.liveVersionNumber === 1)).toBe(true);
+    const pairs = await t.run(async (ctx) =>
+      Promise.all(seeded.map(async ({ pictureId, classificationId }) => ({
+        live: (await ctx.db.get(classificationId))!.probabilities,
+        shadow: (await ctx.db.query("shadowClassifications").withIndex("by_replay_picture", (q) => q.eq("replayId", replayId).eq("pictureId", pictureId)).unique())!.probabilities,
+      }))),
+    );
+    // The batch kernel sums in another order than the single-vector one: equal up to float rounding.
+    for (const { live, shadow } of pairs) shadow.forEach((p, i) => expect(Math.abs(p - live[i])).toBeLessThan(1e-12));
+    expect(rows.map((r) => r.pictureId).sort()).toEqual(seeded.map((s) => s.pictureId).sort());
+    for (const row of rows) expect(Math.round(row.shadowConfidence * 1000) / 1000).toBe(row.shadowConfidence);
+    expect(liveModel.classes).toContain(rows[0].shadowLabel);
+
+    const times = await t.run(async (ctx) => Promise.all(seeded.map(async (s) => (await ctx.db.get(s.classificationId))!._creationTime)));
+    const windowed = await admin.client.mutation(api.replay.reclassify, { versionId: live.versionId, filter: { from: times[1], to: times[2] } });
+    await runScheduled(t);
+    expect(await replayOf(t, windowed)).toMatchObject({ status: "done", processed: 2 });
+
+    const listed = await analyst.client.query(api.replay.list, {});
+    expect(listed.map((r) => r._id)).toEqual([windowed, replayId]);
+  });
+
+  test("bad requests are refused clearly; only admins start or resume replays", async () => {
+    const { t, admin, candidate } = await setup(1);
+    await expect(
+      admin.client.mutation(api.replay.reclassify, { versionId: candidate.versionId, filter: { from: 20, to: 10 } }),
+    ).rejects.toThrow(/filter.from \(20\) must not be after filter.to \(10\)/);
+    const goneVersion = await t.run(async (ctx) => {
+      const { _id, _creationTime, ...fields } = (await ctx.db.get(candidate.versionId))!;
+      const id = await ctx.db.insert("modelVersions", fields);
+      await ctx.db.delete(id);
+      return id;
+    });
+    await expect(admin.client.mutation(api.replay.reclassify, { versionId: goneVersion, filter: {} })).rejects.toThrow(/no model version with id/);
+    await expect(
+      admin.client.mutation(api.replay.reclassify, { versionId: candidate.versionId, filter: { sourceVersionId: goneVersion } }),
+    ).rejects.toThrow(/filter.sourceVersionId names no model version/);
+    for (const role of ["labeller", "analyst"] as const) {
+      const user = await asUser(t, role);
+      await expect(user.client.mutation(api.replay.reclassify, { versionId: candidate.versionId, filter: {} })).rejects.toThrow(/needs the admin role/);
+    }
+  });
+});
