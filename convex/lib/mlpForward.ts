@@ -6,7 +6,7 @@ import type { FeatureNormalization, MlpLayer, MlpModel, OutputActivation } from 
  * Speed matters (a classify call decodes and runs the model every time), so
  * the dense kernels keep independent accumulators (the adds of one dot
  * product do not wait on each other) and the batch kernel reuses each weight
- * it loads for four inputs. Activations are kept in Float64 so rounding stays
+ * it loads for four inputs (and each input load for two outputs). Activations are kept in Float64 so rounding stays
  * well inside the 1e-5 tolerance against PyTorch's float32.
  *
  * The model's `input.normalize` is applied here, so callers pass raw CLIP
@@ -68,45 +68,71 @@ function denseVector(layer: MlpLayer, x: Float64Array, y: Float64Array): void {
 }
 
 /**
- * Y = act(X·Wᵀ + b) for `count` row-major vectors. Four inputs share each
- * weight load; the leftover rows go through the same loop one at a time.
+ * Y = act(X·Wᵀ + b) for `count` row-major vectors. The inner loop computes
+ * a 4-input × 2-output tile: each weight load serves four inputs and each
+ * input load two outputs, with eight independent sums. Leftover outputs and
+ * rows take the narrower loops below.
  */
 function denseBatch(layer: MlpLayer, x: Float64Array, y: Float64Array, count: number): void {
   const { weight: w, bias: b, inDim, outDim } = layer;
   const relu = layer.activation === "relu";
+  const pairedOut = outDim - (outDim % 2);
   let r = 0;
   for (; r + 4 <= count; r += 4) {
     const x0 = r * inDim, x1 = x0 + inDim, x2 = x1 + inDim, x3 = x2 + inDim;
     const y0 = r * outDim, y1 = y0 + outDim, y2 = y1 + outDim, y3 = y2 + outDim;
-    for (let o = 0; o < outDim; o++) {
-      const base = o * inDim;
+    for (let o = 0; o < pairedOut; o += 2) {
+      const p = o * inDim;
+      const q = p + inDim;
       let a0 = 0, a1 = 0, a2 = 0, a3 = 0, c0 = 0, c1 = 0, c2 = 0, c3 = 0;
-      let i = 0;
-      for (; i + 2 <= inDim; i += 2) {
-        const w0 = w[base + i];
-        const w1 = w[base + i + 1];
-        a0 += w0 * x[x0 + i];
-        a1 += w0 * x[x1 + i];
-        a2 += w0 * x[x2 + i];
-        a3 += w0 * x[x3 + i];
-        c0 += w1 * x[x0 + i + 1];
-        c1 += w1 * x[x1 + i + 1];
-        c2 += w1 * x[x2 + i + 1];
-        c3 += w1 * x[x3 + i + 1];
+      for (let i = 0; i < inDim; i++) {
+        const wa = w[p + i];
+        const wc = w[q + i];
+        const v0 = x[x0 + i], v1 = x[x1 + i], v2 = x[x2 + i], v3 = x[x3 + i];
+        a0 += wa * v0;
+        a1 += wa * v1;
+        a2 += wa * v2;
+        a3 += wa * v3;
+        c0 += wc * v0;
+        c1 += wc * v1;
+        c2 += wc * v2;
+        c3 += wc * v3;
       }
-      if (i < inDim) {
-        const w0 = w[base + i];
-        a0 += w0 * x[x0 + i];
-        a1 += w0 * x[x1 + i];
-        a2 += w0 * x[x2 + i];
-        a3 += w0 * x[x3 + i];
+      const ba = b[o];
+      const bc = b[o + 1];
+      let s = ba + a0;
+      y[y0 + o] = relu && s < 0 ? 0 : s;
+      s = ba + a1;
+      y[y1 + o] = relu && s < 0 ? 0 : s;
+      s = ba + a2;
+      y[y2 + o] = relu && s < 0 ? 0 : s;
+      s = ba + a3;
+      y[y3 + o] = relu && s < 0 ? 0 : s;
+      s = bc + c0;
+      y[y0 + o + 1] = relu && s < 0 ? 0 : s;
+      s = bc + c1;
+      y[y1 + o + 1] = relu && s < 0 ? 0 : s;
+      s = bc + c2;
+      y[y2 + o + 1] = relu && s < 0 ? 0 : s;
+      s = bc + c3;
+      y[y3 + o + 1] = relu && s < 0 ? 0 : s;
+    }
+    if (pairedOut < outDim) {
+      const o = pairedOut;
+      const p = o * inDim;
+      let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+      for (let i = 0; i < inDim; i++) {
+        const wa = w[p + i];
+        a0 += wa * x[x0 + i];
+        a1 += wa * x[x1 + i];
+        a2 += wa * x[x2 + i];
+        a3 += wa * x[x3 + i];
       }
-      const bo = b[o];
-      const s0 = bo + (a0 + c0), s1 = bo + (a1 + c1), s2 = bo + (a2 + c2), s3 = bo + (a3 + c3);
-      y[y0 + o] = relu && s0 < 0 ? 0 : s0;
-      y[y1 + o] = relu && s1 < 0 ? 0 : s1;
-      y[y2 + o] = relu && s2 < 0 ? 0 : s2;
-      y[y3 + o] = relu && s3 < 0 ? 0 : s3;
+      const ba = b[o];
+      y[y0 + o] = relu && ba + a0 < 0 ? 0 : ba + a0;
+      y[y1 + o] = relu && ba + a1 < 0 ? 0 : ba + a1;
+      y[y2 + o] = relu && ba + a2 < 0 ? 0 : ba + a2;
+      y[y3 + o] = relu && ba + a3 < 0 ? 0 : ba + a3;
     }
   }
   for (; r < count; r++) {
@@ -180,8 +206,39 @@ function l2Normalize(x: Float64Array, offset: number, n: number): void {
   let sumSquares = 0;
   for (let i = 0; i < n; i++) sumSquares += x[offset + i] * x[offset + i];
   if (sumSquares === 0) return;
-  const scale = 1 / Math.sqrt(sumSquares);
+  if (sumSquares < Infinity && sumSquares > 1e-290) {
+    const scale = 1 / Math.sqrt(sumSquares);
+    for (let i = 0; i < n; i++) x[offset + i] *= scale;
+    return;
+  }
+  // Squares beyond ~1e154 overflow (and below ~1e-154 underflow): divide by the largest magnitude first.
+  let largest = 0;
+  for (let i = 0; i < n; i++) largest = Math.max(largest, Math.abs(x[offset + i]));
+  let scaledSquares = 0;
+  for (let i = 0; i < n; i++) {
+    const v = x[offset + i] / largest;
+    x[offset + i] = v;
+    scaledSquares += v * v;
+  }
+  const scale = 1 / Math.sqrt(scaledSquares);
   for (let i = 0; i < n; i++) x[offset + i] *= scale;
+}
+
+/**
+ * The largest magnitude an activation may take. Finite but huge features can
+ * push a dot product past Number.MAX_VALUE, and Infinity - Infinity then makes
+ * the probabilities NaN. Below this bound a layer's sums stay finite even with
+ * float32's largest weights (3.4e38 × 1e200 × any realistic width), and real
+ * activations are hundreds of orders of magnitude smaller, so they never change.
+ */
+const ACTIVATION_LIMIT = 1e200;
+
+function clampActivations(x: Float64Array, length: number): void {
+  for (let i = 0; i < length; i++) {
+    const v = x[i];
+    if (v > ACTIVATION_LIMIT) x[i] = ACTIVATION_LIMIT;
+    else if (v < -ACTIVATION_LIMIT) x[i] = -ACTIVATION_LIMIT;
+  }
 }
 
 /** A copy of `features` scaled to unit L2 norm ("l2"), or unchanged ("none"). An all-zero vector stays zero. */
@@ -210,11 +267,13 @@ export function mlpForward(model: MlpModel, features: ArrayLike<number>): MlpPre
   const input = scratch.input;
   for (let i = 0; i < input.length; i++) input[i] = features[i];
   if (model.input.normalize === "l2") l2Normalize(input, 0, input.length);
+  clampActivations(input, input.length);
   let x = input;
   let which = 0;
   for (const layer of model.layers) {
     const y = scratch.buffers[which];
     denseVector(layer, x, y);
+    clampActivations(y, layer.outDim);
     x = y;
     which ^= 1;
   }
@@ -246,11 +305,13 @@ export function mlpProbabilitiesBatch(model: MlpModel, features: ArrayLike<numbe
     const from = start * dim;
     for (let i = 0; i < rows * dim; i++) input[i] = features[from + i];
     if (model.input.normalize === "l2") for (let r = 0; r < rows; r++) l2Normalize(input, r * dim, dim);
+    clampActivations(input, rows * dim);
     let x = input;
     let which = 0;
     for (const layer of model.layers) {
       const y = buffers[which];
       denseBatch(layer, x, y, rows);
+      clampActivations(y, rows * layer.outDim);
       x = y;
       which ^= 1;
     }

@@ -1,5 +1,13 @@
-import { z } from "zod";
-import { hiddenActivations, inputSpecSchema, outputActivations, type MlpLayer, type MlpModel } from "./weightsFormat.ts";
+import {
+  featureNormalizations,
+  hiddenActivations,
+  outputActivations,
+  type HiddenActivation,
+  type InputSpec,
+  type MlpLayer,
+  type MlpModel,
+  type OutputActivation,
+} from "./weightsFormat.ts";
 
 /**
  * The storage encoding of a weights version (`.mlpw`). Convex gives every
@@ -29,21 +37,49 @@ export class WeightsDecodeError extends Error {
   }
 }
 
-const headerSchema = z.object({
-  name: z.string().min(1),
-  classes: z.array(z.string()).min(1),
-  input: inputSpecSchema,
-  outputActivation: z.enum(outputActivations),
-  layers: z
-    .array(
-      z.object({
-        inDim: z.number().int().positive(),
-        outDim: z.number().int().positive(),
-        activation: z.enum(hiddenActivations),
-      }),
-    )
-    .min(1),
-});
+interface BinaryHeader {
+  name: string;
+  classes: string[];
+  input: InputSpec;
+  outputActivation: OutputActivation;
+  layers: Array<{ inDim: number; outDim: number; activation: HiddenActivation }>;
+}
+
+function isPositiveInteger(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value > 0;
+}
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[]): value is T {
+  return (allowed as readonly unknown[]).includes(value);
+}
+
+/**
+ * Checked by hand rather than with zod: decoding runs on every classify call
+ * in a fresh context, where building a zod parser costs more than the rest of
+ * the decode. Returns the first problem, or null.
+ */
+function headerProblem(value: unknown): string | null {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "expected a JSON object";
+  const header = value as Record<string, unknown>;
+  if (typeof header.name !== "string" || header.name === "") return "name must be a non-empty string";
+  if (!Array.isArray(header.classes) || header.classes.length === 0 || !header.classes.every((c) => typeof c === "string")) {
+    return "classes must be a non-empty array of strings";
+  }
+  const input = header.input as Record<string, unknown> | null;
+  if (typeof input !== "object" || input === null) return "input must be an object";
+  if (!isPositiveInteger(input.dim)) return "input.dim must be a positive integer";
+  if (typeof input.clipModel !== "string" || input.clipModel === "") return "input.clipModel must be a non-empty string";
+  if (!oneOf(input.normalize, featureNormalizations)) return `input.normalize must be one of ${featureNormalizations.join(", ")}`;
+  if (!oneOf(header.outputActivation, outputActivations)) return `outputActivation must be one of ${outputActivations.join(", ")}`;
+  if (!Array.isArray(header.layers) || header.layers.length === 0) return "layers must be a non-empty array";
+  for (let i = 0; i < header.layers.length; i++) {
+    const layer = header.layers[i] as Record<string, unknown> | null;
+    if (typeof layer !== "object" || layer === null) return `layers[${i}] must be an object`;
+    if (!isPositiveInteger(layer.inDim) || !isPositiveInteger(layer.outDim)) return `layers[${i}].inDim and .outDim must be positive integers`;
+    if (!oneOf(layer.activation, hiddenActivations)) return `layers[${i}].activation must be one of ${hiddenActivations.join(", ")}`;
+  }
+  return null;
+}
 
 const littleEndianPlatform = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -127,12 +163,9 @@ export function decodeWeights(bytes: Uint8Array | ArrayBuffer): MlpModel {
   } catch (error) {
     throw new WeightsDecodeError(`header is not valid UTF-8 JSON (${error instanceof Error ? error.message : String(error)})`);
   }
-  const parsed = headerSchema.safeParse(headerValue);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new WeightsDecodeError(`header is malformed: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
-  }
-  const header = parsed.data;
+  const malformed = headerProblem(headerValue);
+  if (malformed) throw new WeightsDecodeError(`header is malformed: ${malformed}`);
+  const header = headerValue as BinaryHeader;
   const shapeProblems: string[] = [];
   header.layers.forEach((layer, i) => {
     const expectedIn = i === 0 ? header.input.dim : header.layers[i - 1].outDim;
@@ -171,7 +204,7 @@ export function decodeWeights(bytes: Uint8Array | ArrayBuffer): MlpModel {
   return {
     name: header.name,
     classes: header.classes,
-    input: header.input,
+    input: { dim: header.input.dim, clipModel: header.input.clipModel, normalize: header.input.normalize },
     outputActivation: header.outputActivation,
     layers,
   };
@@ -183,4 +216,31 @@ export async function sha256Hex(bytes: Uint8Array | ArrayBuffer): Promise<string
   const source = data.buffer instanceof ArrayBuffer ? (data as Uint8Array<ArrayBuffer>) : new Uint8Array(data);
   const digest = await crypto.subtle.digest("SHA-256", source);
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * Throws a WeightsDecodeError unless `bytes` hash to `expectedSha256` (hex,
+ * as recorded with the version). decodeWeights checks only the structure, so
+ * a flipped bit inside a tensor decodes fine: this is what catches it.
+ */
+export async function verifyWeightsSha256(bytes: Uint8Array | ArrayBuffer, expectedSha256: string): Promise<void> {
+  const expected = expectedSha256.trim().toLowerCase();
+  if (!SHA256_HEX.test(expected)) {
+    throw new WeightsDecodeError(`expected sha256 must be 64 hex digits, got ${JSON.stringify(expectedSha256.slice(0, 80))}`);
+  }
+  const found = await sha256Hex(bytes);
+  if (found !== expected) {
+    const length = bytes instanceof Uint8Array ? bytes.length : bytes.byteLength;
+    throw new WeightsDecodeError(
+      `weights binary sha256 is ${found} but ${expected} was expected: the ${length}-byte file was changed or corrupted after it was imported`,
+    );
+  }
+}
+
+/** decodeWeights after verifyWeightsSha256: the integrity-checked way to load stored weights. */
+export async function decodeVerifiedWeights(bytes: Uint8Array | ArrayBuffer, expectedSha256: string): Promise<MlpModel> {
+  await verifyWeightsSha256(bytes, expectedSha256);
+  return decodeWeights(bytes);
 }
