@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** `mlp`: wires subcommands together; the work lives in tools/commands/. */
+import { pathToFileURL } from "node:url";
 import { CliError, processIo, type CliIo } from "./cliKit.ts";
 import { commands } from "./commands/index.ts";
 
@@ -43,7 +44,8 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
   }
 }
 
-const invokedDirectly = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+// pathToFileURL escapes what a hand-built file:// URL would not (spaces, "#", "%", Windows drives).
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (invokedDirectly) {
   runCli(process.argv.slice(2)).then((code) => {
     process.exitCode = code;

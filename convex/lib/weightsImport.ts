@@ -132,12 +132,30 @@ function importCanonical(value: Record<string, unknown>, options: ImportOptions)
 
   const problems = validateCanonicalWeights(document);
   if (problems.length > 0) return { ok: false, problems };
-  const weights = canonicalWeightsSchema.parse(document);
+  const weights = pickCanonical(document);
   const known = new Set(Object.keys(canonicalWeightsSchema.shape));
   const unknown = Object.keys(document).filter((key) => !known.has(key));
   if (unknown.length > 0) warnings.push(`ignored unknown top-level keys: ${unknown.map((k) => JSON.stringify(k)).join(", ")}`);
   warnings.push(...activationWarnings(weights));
   return { ok: true, weights, source: "canonical", warnings };
+}
+
+/**
+ * The validated document's canonical fields, without unknown keys. Validation
+ * already walked every number (with the schema as a safety net), so this
+ * copies references instead of parsing a second time.
+ */
+function pickCanonical(document: Record<string, unknown>): CanonicalWeights {
+  const valid = document as unknown as CanonicalWeights;
+  return {
+    format: valid.format,
+    formatVersion: valid.formatVersion,
+    name: valid.name,
+    classes: valid.classes,
+    input: { dim: valid.input.dim, clipModel: valid.input.clipModel, normalize: valid.input.normalize },
+    layers: valid.layers.map((layer) => ({ weight: layer.weight, bias: layer.bias, activation: layer.activation })),
+    outputActivation: valid.outputActivation,
+  };
 }
 
 function activationWarnings(weights: CanonicalWeights): string[] {
@@ -250,5 +268,5 @@ function importStateDict(dict: Record<string, unknown>, options: ImportOptions):
   if (metadataProblems.length > 0) return { ok: false, problems: metadataProblems };
   const warnings: string[] = [];
   if (!options.classes) warnings.push(`no class names given; using class_0..class_${outDim - 1}`);
-  return { ok: true, weights: canonicalWeightsSchema.parse(weights), source: "state_dict", warnings };
+  return { ok: true, weights, source: "state_dict", warnings };
 }
