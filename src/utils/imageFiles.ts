@@ -65,8 +65,10 @@ export async function checkImageFile(file: Blob, decode: ImageDecoder = browserD
   } catch (error) {
     throw new Error(`"${name}" could not be decoded: ${messageOf(error)}`);
   }
+  // ImageBitmap.close() resets width and height to 0, so read them first.
+  const { width, height } = decoded;
   decoded.close?.();
-  if (decoded.width === 0 || decoded.height === 0) throw new Error(`"${name}" could not be decoded: it has no pixels (${decoded.width}×${decoded.height})`);
+  if (width === 0 || height === 0) throw new Error(`"${name}" could not be decoded: it has no pixels (${width}×${height})`);
 }
 
 /** The size that fits within maxEdge × maxEdge keeping the aspect ratio; never upscales. */
