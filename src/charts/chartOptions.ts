@@ -17,11 +17,11 @@ export function baseOption(opts: ChartBuildOptions): EChartsOption {
 
 /** Grid top margin: leaves room for a title and a legend when present. */
 export function gridTop(opts: ChartBuildOptions, hasLegend: boolean): number {
-  return 24 + (opts.title ? 28 : 0) + (hasLegend ? 24 : 0);
+  return 36 + (opts.title ? 36 : 0) + (hasLegend ? 28 : 0);
 }
 
 export function legendTop(opts: ChartBuildOptions): number {
-  return opts.title ? 30 : 4;
+  return opts.title ? 40 : 4;
 }
 
 export function requireLength(values: ArrayLike<unknown>, expected: number, what: string): void {

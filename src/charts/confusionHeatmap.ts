@@ -29,10 +29,10 @@ export function buildConfusionHeatmapOption(
   return {
     ...baseOption(opts),
     tooltip: { position: "top" },
-    grid: { top: gridTop(opts, false), left: 96, right: 24, bottom: 96 },
-    xAxis: { type: "category", name: xName, nameLocation: "middle", nameGap: 64, data: [...classes], splitArea: { show: true }, axisLabel: { interval: 0, rotate: 30 } },
+    grid: { top: gridTop(opts, false), left: 96, right: 72, bottom: 80 },
+    xAxis: { type: "category", name: xName, nameLocation: "middle", nameGap: 56, data: [...classes], splitArea: { show: true }, axisLabel: { interval: 0, rotate: 30 } },
     yAxis: { type: "category", name: yName, nameLocation: "middle", nameGap: 80, inverse: true, data: [...classes], splitArea: { show: true } },
-    visualMap: { min: 0, max: largest, calculable: true, orient: "horizontal", left: "center", bottom: 0, itemHeight: 120 },
+    visualMap: { min: 0, max: largest, calculable: true, orient: "vertical", right: 0, top: "middle", itemHeight: 120 },
     series: [{ type: "heatmap", name: `${yName} vs ${xName}`, data: cells, label: { show: true }, emphasis: { itemStyle: { shadowBlur: 6 } } }],
   };
 }

@@ -27,7 +27,7 @@ export function buildDistributionOption(
   return {
     ...baseOption(opts),
     tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-    ...(hasLegend ? { legend: { top: legendTop(opts), data: series.map((entry) => entry.name) } } : {}),
+    ...(hasLegend ? { legend: { top: legendTop(opts), itemGap: 24, data: series.map((entry) => entry.name) } } : {}),
     grid: { top: gridTop(opts, hasLegend), left: 56, right: 24, bottom: 64 },
     xAxis: { type: "category", data: [...classes], axisLabel: { interval: 0, rotate: classes.length > 6 ? 30 : 0 } },
     yAxis: { type: "value", name: opts.valueName ?? "classifications", minInterval: 1 },

@@ -24,7 +24,7 @@ export function buildDriftOption(perClass: readonly ClassDrift[], opts: DriftCha
   return {
     ...baseOption(opts),
     tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-    legend: { top: legendTop(opts), data: legend },
+    legend: { top: legendTop(opts), itemGap: 24, data: legend },
     grid: { top: gridTop(opts, true), left: 56, right: 64, bottom: 64 },
     xAxis: { type: "category", data: perClass.map((entry) => entry.label), axisLabel: { interval: 0, rotate: perClass.length > 6 ? 30 : 0 } },
     yAxis: [

@@ -15,7 +15,7 @@ export function buildReliabilityOption(bins: readonly ReliabilityBin[], opts: Ch
   return {
     ...baseOption(opts),
     tooltip: { trigger: "axis" },
-    legend: { top: legendTop(opts), data: [names.accuracy, names.confidence, names.ideal] },
+    legend: { top: legendTop(opts), itemGap: 24, data: [names.accuracy, names.confidence, names.ideal] },
     grid: { top: gridTop(opts, true), left: 56, right: 24, bottom: 48 },
     xAxis: { type: "category", name: "confidence", nameLocation: "middle", nameGap: 28, data: bins.map(binLabel) },
     yAxis: { type: "value", min: 0, max: 1 },

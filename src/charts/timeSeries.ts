@@ -61,7 +61,7 @@ export function buildTimeSeriesOption(
   return {
     ...baseOption(opts),
     tooltip: { trigger: "axis" },
-    legend: { top: legendTop(opts), type: "scroll", data: seriesByClass.map((entry) => entry.label) },
+    legend: { top: legendTop(opts), itemGap: 24, type: "scroll", data: seriesByClass.map((entry) => entry.label) },
     grid: { top: gridTop(opts, true) + 16, left: 56, right: 24, bottom: 40 },
     xAxis: { type: "category", boundaryGap: kind === "bar", data: [...days] },
     yAxis: { type: "value", name: "classifications", minInterval: 1 },

@@ -283,6 +283,11 @@ describe("evaluatePromotionGate", () => {
     expect(evaluatePromotionGate(reportWith([50, 22]), reportWith([50, 20]), thresholds).allowed).toBe(true);
   });
 
+  it("states a class that breaches both the drop and the floor once", () => {
+    const verdict = evaluatePromotionGate(reportWith([50, 20]), reportWith([50, 40]), { maxAccuracyDrop: 1 }, ["cat", "dog"]);
+    expect(verdict.reasons).toEqual([`recall for "dog" 0.4 is 0.4 below the active version's 0.8 (allowed drop 0.05) and below the floor 0.5`]);
+  });
+
   it("blocks on an empty set, since there is no evidence", () => {
     const empty = evaluateClassifier({ trueLabels: [], predictions: [], classCount: 2 });
     expect(evaluatePromotionGate(empty, empty)).toEqual({

@@ -5,6 +5,8 @@ import { command as validate } from "./validate.ts";
 import { command as info } from "./info.ts";
 import { command as convert } from "./convert.ts";
 import { command as predict } from "./predict.ts";
+import { command as compare } from "./compare.ts";
+import { command as chart } from "./chart.ts";
 
 /** Every `mlp` subcommand, in the order `mlp --help` lists them. */
-export const commands: CliCommand[] = [validate, info, convert, predict, extract, classify];
+export const commands: CliCommand[] = [validate, info, convert, predict, extract, classify, compare, chart];
