@@ -17,7 +17,14 @@ export interface MountedPage {
 export async function mountWithBackend(
   component: Component,
   backend: FakeBackend,
-  options: { user?: SessionUser | null; path?: string; props?: Record<string, unknown>; attachTo?: HTMLElement } = {},
+  options: {
+    user?: SessionUser | null;
+    path?: string;
+    props?: Record<string, unknown>;
+    attachTo?: HTMLElement;
+    provide?: Record<symbol, unknown>;
+    stubs?: Record<string, boolean>;
+  } = {},
 ): Promise<MountedPage> {
   const pinia = createPinia();
   setActivePinia(pinia);
@@ -32,7 +39,7 @@ export async function mountWithBackend(
   const mountOptions: ComponentMountingOptions<any> = {
     props: options.props,
     attachTo: options.attachTo,
-    global: { plugins: [pinia, router], provide: { [backendKey as symbol]: backend } },
+    global: { plugins: [pinia, router], provide: { [backendKey as symbol]: backend, ...options.provide }, stubs: options.stubs },
   };
   const wrapper = mount(component, mountOptions);
   await flushPromises();
