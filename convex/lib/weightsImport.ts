@@ -246,7 +246,7 @@ function importStateDict(dict: Record<string, unknown>, options: ImportOptions):
 
   const hiddenActivation = options.hiddenActivation ?? STATE_DICT_DEFAULTS.hiddenActivation;
   const outDim = shapes[shapes.length - 1]!.outDim;
-  const weights = {
+  const weights: CanonicalWeights = {
     format: WEIGHTS_FORMAT,
     formatVersion: WEIGHTS_FORMAT_VERSION,
     name: options.name ?? STATE_DICT_DEFAULTS.name,
