@@ -205,7 +205,6 @@ function argmax(values: ArrayLike<number>, offset: number, n: number): number {
 function l2Normalize(x: Float64Array, offset: number, n: number): void {
   let sumSquares = 0;
   for (let i = 0; i < n; i++) sumSquares += x[offset + i] * x[offset + i];
-  if (sumSquares === 0) return;
   if (sumSquares < Infinity && sumSquares > 1e-290) {
     const scale = 1 / Math.sqrt(sumSquares);
     for (let i = 0; i < n; i++) x[offset + i] *= scale;
@@ -214,6 +213,7 @@ function l2Normalize(x: Float64Array, offset: number, n: number): void {
   // Squares beyond ~1e154 overflow (and below ~1e-154 underflow): divide by the largest magnitude first.
   let largest = 0;
   for (let i = 0; i < n; i++) largest = Math.max(largest, Math.abs(x[offset + i]));
+  if (largest === 0) return;
   let scaledSquares = 0;
   for (let i = 0; i < n; i++) {
     const v = x[offset + i] / largest;

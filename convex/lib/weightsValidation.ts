@@ -77,6 +77,9 @@ function valueAt(root: unknown, segments: ReadonlyArray<PropertyKey>): unknown {
 }
 
 function nonFiniteMessage(path: string, value: unknown): string {
+  if (typeof value === "number" && Number.isFinite(value)) {
+    return `${path} is ${value}, beyond float32's range of ±3.4028234663852886e38: weights are stored as float32, where it would become Infinity`;
+  }
   const hint = value === null ? " (JSON.stringify writes NaN and Infinity as null)" : "";
   return `${path} is not a finite number (found ${describeValue(value)})${hint}`;
 }
@@ -115,7 +118,8 @@ export interface LayerShape {
 function checkFiniteValues(values: unknown[], path: string, problems: WeightsProblem[], budget: { remaining: number; skipped: number }) {
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (typeof v === "number" && Number.isFinite(v)) continue;
+    // Math.fround: a double beyond float32's range is finite here but Infinity once stored.
+    if (typeof v === "number" && Number.isFinite(Math.fround(v))) continue;
     if (budget.remaining > 0) {
       budget.remaining--;
       problems.push({ path: `${path}[${i}]`, message: nonFiniteMessage(`${path}[${i}]`, v) });
