@@ -15,7 +15,7 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const demo = await startDemo({ appPort: 0, backendPort: 0, logLevel: "warn" });
+  const demo = await startDemo({ appPort: 0, backendPort: 0, logLevel: "warn", faultInjection: true });
   const browserServer = await chromium.launchServer({
     executablePath: CHROMIUM_PATH,
     args: chromiumArgs(),

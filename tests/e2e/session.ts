@@ -57,6 +57,8 @@ export async function signInAs(session: JourneySession, role: DemoRole): Promise
   const { page } = session;
   await page.goto(session.appUrl);
   await page.getByRole("button", { name: `Sign in as ${role}` }).click();
+  // The first visit of a page makes Vite transform it, which can take a while on a cold dev server.
+  await page.waitForURL((url) => url.pathname !== "/sign-in", { timeout: 60_000 });
   await expect.poll(() => page.getByLabel(`Role: ${role}`).count(), { timeout: 30_000 }).toBe(1);
 }
 

@@ -59,12 +59,26 @@ export interface DemoBackend {
   /** Increases after every write and every finished scheduled function; live queries re-run when it changes. */
   readonly version: number;
   onVersionChange(listener: (version: number) => void): () => void;
+  /** Present only when created with `faultInjection: true` (the e2e suite); never in `npm run demo`. */
+  readonly faults: DemoFaults | null;
   /** Resolves once no scheduled function is running or due. */
   settle(): Promise<void>;
   close(): void;
 }
 
+/**
+ * Failures the product itself cannot cause but an operator can (deleting a
+ * file in the Convex dashboard), so the e2e suite can check how the app reports them.
+ */
+export interface DemoFaults {
+  /** Deletes the active version's weights file from storage; returns that version's number. */
+  deleteActiveWeights(): Promise<number>;
+  /** Stores the deleted bytes again and points their version at them. */
+  restoreDeletedWeights(): Promise<void>;
+}
+
 export interface CreateDemoBackendOptions {
+  faultInjection?: boolean;
   /** Folder holding the Convex functions; defaults to the project's `convex/`. */
   convexDir?: string;
   /** Seeds demo users, settings, weights, a labelled set and classified pictures (tools/demo/seed.ts). */
@@ -254,7 +268,36 @@ export async function createDemoBackend(options: CreateDemoBackendOptions = {}):
     return storageId;
   }
 
+  const deletedWeights: Array<{ versionId: Id<"modelVersions">; bytes: ArrayBuffer }> = [];
+  const faults: DemoFaults = {
+    async deleteActiveWeights() {
+      const deleted = await t.run(async (ctx) => {
+        const deployment = await ctx.db.query("deployment").first();
+        const version = deployment?.activeVersionId ? await ctx.db.get(deployment.activeVersionId) : null;
+        if (!version) throw new DemoRequestError(400, "No version is active, so there is no weights file to delete.");
+        const blob = await ctx.storage.get(version.storageId);
+        if (!blob) throw new DemoRequestError(400, `The weights file of version ${version.number} is already gone.`);
+        const bytes = await blob.arrayBuffer();
+        await ctx.storage.delete(version.storageId);
+        return { versionId: version._id, number: version.number, bytes };
+      });
+      deletedWeights.push({ versionId: deleted.versionId, bytes: deleted.bytes });
+      bump();
+      return deleted.number;
+    },
+    async restoreDeletedWeights() {
+      for (const { versionId, bytes } of deletedWeights.splice(0)) {
+        await t.run(async (ctx) => {
+          const storageId = await ctx.storage.store(new Blob([bytes]));
+          await ctx.db.patch(versionId, { storageId });
+        });
+      }
+      bump();
+    },
+  };
+
   const backend: DemoBackend = {
+    faults: options.faultInjection ? faults : null,
     async call(kind, path, args, token) {
       await resolvePublicFunction(kind, path);
       let subject: string | null = null;

@@ -5,7 +5,7 @@
  * pictures classified over the past week with a few labels.
  */
 import { readdir, readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Value } from "convex/values";
 import sharp from "sharp";
@@ -43,6 +43,8 @@ export interface DemoSeedSummary {
 export const DEMO_WEIGHTS_FILES = ["demo-mlp.json", "demo-mlp-v2.json"] as const;
 export const DEMO_LABELLED_SET_FILE = "labelled-set.jsonl";
 const LABELLED_CHUNK = 200;
+/** Pictures are spread over this many days, ending today. */
+const SEEDED_DAYS = 7;
 
 export class DemoSeedError extends Error {
   constructor(file: string, problem: string) {
@@ -79,57 +81,53 @@ async function listImages(imagesDir: string, className: string): Promise<string[
   return names.filter((name) => /\.(png|jpe?g|webp)$/i.test(name)).sort().map((name) => join(folder, name));
 }
 
+/**
+ * convex-test keeps commit timestamps increasing (a transaction never gets an
+ * earlier time than the last commit), so seeded history must be written in
+ * time order: the oldest day first, today last.
+ */
 export async function seedDemo(context: DemoSeedContext, options: DemoSeedOptions = {}): Promise<DemoSeedSummary> {
   const clipModelId = options.clipModelId ?? "tiny-clip";
   const weightsDir = options.weightsDir ?? resolve(projectRoot, "weights", "demo");
   const imagesDir = options.imagesDir ?? resolve(projectRoot, "tests", "fixtures", "images");
   const summary: DemoSeedSummary = { versionIds: [], activeVersionId: null, labelledItems: 0, pictureIds: [], notes: [] };
+  const [first, second] = await Promise.all(DEMO_WEIGHTS_FILES.map((fileName) => readDemoWeights(join(weightsDir, fileName))));
+  const clipMatches = first.input.clipModel === clipModelId;
 
-  await context.callAs("admin", "mutation", "settings:update", { clipModelId });
-
-  // The first version goes in a week ago so the analyst's charts have history behind them.
-  const weekAgo = -7 * dayMs;
-  const versions: CanonicalWeights[] = [];
-  for (const [index, fileName] of DEMO_WEIGHTS_FILES.entries()) {
-    const weights = await readDemoWeights(join(weightsDir, fileName));
-    versions.push(weights);
-    const bytes = encodeWeights(toMlpModel(weights));
-    const versionId = await context.atTimeOffset(index === 0 ? weekAgo : -dayMs, async () => {
-      const storageId = await context.storeBlob(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: "application/octet-stream" }));
-      const registered = await context.callAs("admin", "mutation", "models:registerVersion", {
-        storageId,
-        name: weights.name,
-        notes: index === 0 ? "Demo weights, first training run." : "Demo weights, retrained with more samples.",
+  // A week ago: the first version goes live, so the analyst's charts have history behind them.
+  await context.atTimeOffset(-7 * dayMs, async () => {
+    await context.callAs("admin", "mutation", "settings:update", { clipModelId });
+    summary.versionIds.push(await registerVersion(context, first, "Demo weights, first training run."));
+    if (clipMatches) {
+      await context.callAs("admin", "action", "models:activateVersion", {
+        versionId: summary.versionIds[0],
+        reason: "Demo seed: first version goes live.",
       });
-      return versionIdOf(registered);
-    });
-    summary.versionIds.push(versionId);
-  }
+      summary.activeVersionId = summary.versionIds[0];
+    }
+    const labelled = await readLabelledSet(join(weightsDir, DEMO_LABELLED_SET_FILE));
+    for (let start = 0; start < labelled.length; start += LABELLED_CHUNK) {
+      await context.callAs("admin", "mutation", "labelledSet:importItems", {
+        name: "demo labelled set",
+        items: labelled.slice(start, start + LABELLED_CHUNK),
+      });
+    }
+    summary.labelledItems = labelled.length;
+  });
 
-  const first = versions[0];
-  if (first.input.clipModel !== clipModelId) {
+  const registerSecond = async () => {
+    summary.versionIds.push(
+      await context.atTimeOffset(-dayMs, () => registerVersion(context, second, "Demo weights, retrained with fewer epochs: a candidate to compare.")),
+    );
+  };
+
+  if (!clipMatches) {
+    await registerSecond();
     summary.notes.push(
       `The demo weights were trained on "${first.input.clipModel}" features but the browser uses "${clipModelId}": no version was activated and no pictures were seeded. Import weights trained on "${clipModelId}" as admin.`,
     );
     return summary;
   }
-
-  await context.atTimeOffset(weekAgo, () =>
-    context.callAs("admin", "mutation", "models:activateVersion", {
-      versionId: summary.versionIds[0],
-      reason: "Demo seed: first version goes live.",
-    }),
-  );
-  summary.activeVersionId = summary.versionIds[0];
-
-  const labelled = await readLabelledSet(join(weightsDir, DEMO_LABELLED_SET_FILE));
-  for (let start = 0; start < labelled.length; start += LABELLED_CHUNK) {
-    await context.callAs("admin", "mutation", "labelledSet:importItems", {
-      name: "demo labelled set",
-      items: labelled.slice(start, start + LABELLED_CHUNK),
-    });
-  }
-  summary.labelledItems = labelled.length;
 
   summary.pictureIds = await seedPictures(context, {
     clipModelId,
@@ -137,50 +135,67 @@ export async function seedDemo(context: DemoSeedContext, options: DemoSeedOption
     imagesDir,
     classes: options.pictureClasses ?? first.classes.slice(0, 6),
     perClass: options.picturesPerClass ?? 3,
+    beforeDay: (daysAgo) => (daysAgo === 1 ? registerSecond() : Promise.resolve()),
   });
+  if (summary.versionIds.length < 2) await registerSecond();
   return summary;
 }
 
+async function registerVersion(context: DemoSeedContext, weights: CanonicalWeights, notes: string): Promise<string> {
+  const bytes = encodeWeights(toMlpModel(weights));
+  const storageId = await context.storeBlob(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: "application/octet-stream" }));
+  const registered = await context.callAs("admin", "action", "models:registerVersion", { storageId, name: weights.name, notes });
+  return versionIdOf(registered);
+}
+
 function versionIdOf(registered: Value): string {
-  if (typeof registered === "string") return registered;
   if (registered !== null && typeof registered === "object" && "versionId" in registered && typeof registered.versionId === "string") {
     return registered.versionId;
   }
-  throw new DemoSeedError("models:registerVersion", `expected a version id in the result, got ${JSON.stringify(registered)}`);
+  throw new DemoSeedError("models:registerVersion", `expected {versionId, number, name}, got ${JSON.stringify(registered)}`);
 }
 
 async function seedPictures(
   context: DemoSeedContext,
-  options: { clipModelId: string; clipModelDir: string; imagesDir: string; classes: string[]; perClass: number },
+  options: {
+    clipModelId: string;
+    clipModelDir: string;
+    imagesDir: string;
+    classes: string[];
+    perClass: number;
+    /** Runs once per day, oldest first, before that day's pictures. */
+    beforeDay: (daysAgo: number) => Promise<void>;
+  },
 ): Promise<string[]> {
+  const files: Array<{ path: string; className: string }> = [];
+  for (const className of options.classes) {
+    for (const path of (await listImages(options.imagesDir, className)).slice(0, options.perClass)) files.push({ path, className });
+  }
   // Loaded only when pictures are seeded: onnxruntime-node takes a moment to start.
   const { createNodeClipExtractor } = await import("../clipNode.ts");
   const extractor = await createNodeClipExtractor({ modelDir: options.clipModelDir, modelId: options.clipModelId });
   const pictureIds: string[] = [];
   try {
-    let counter = 0;
-    for (const className of options.classes) {
-      const files = (await listImages(options.imagesDir, className)).slice(0, options.perClass);
-      for (const file of files) {
-        const bytes = await readFile(file);
+    for (let daysAgo = SEEDED_DAYS - 1; daysAgo >= 0; daysAgo -= 1) {
+      await options.beforeDay(daysAgo);
+      // Every SEEDED_DAYS-th picture lands on the same day, so each day mixes classes.
+      const todays = files.filter((_, index) => SEEDED_DAYS - 1 - (index % SEEDED_DAYS) === daysAgo);
+      for (const [index, file] of todays.entries()) {
+        const bytes = await readFile(file.path);
         const { width, height } = await sharp(bytes).metadata();
-        const features = Array.from(await extractor.extract(file));
-        // Spread over the last six days, newest first, so the time series has a shape.
-        const daysAgo = counter % 6;
-        counter += 1;
+        const features = Array.from(await extractor.extract(file.path));
         const pictureId = await context.atTimeOffset(-daysAgo * dayMs, async () => {
           const storageId = await context.storeBlob(new Blob([new Uint8Array(bytes)], { type: "image/png" }));
-          const recorded = await context.callAs("labeller", "mutation", "imageClassification:recordPicture", {
+          const id = (await context.callAs("labeller", "mutation", "imageClassification:recordPicture", {
             storageId,
-            fileName: file.slice(file.lastIndexOf("/") + 1),
+            fileName: basename(file.path),
             contentType: "image/png",
             ...(width ? { width } : {}),
             ...(height ? { height } : {}),
-          });
-          const id = recorded as string;
+          })) as string;
           await context.callAs("labeller", "action", "imageClassification:classifyImageFeatures", { pictureId: id, clipFeatures: features });
-          // A few confirmed labels so "predicted vs confirmed" has data; the rest wait in the review queue.
-          if (counter % 4 === 0) await context.callAs("labeller", "mutation", "labels:set", { pictureId: id, label: className });
+          // Some confirmed labels so "predicted vs confirmed" has data; the rest wait in the review queue.
+          if (index === 0 && daysAgo > 0) await context.callAs("labeller", "mutation", "labels:set", { pictureId: id, label: file.className });
           return id;
         });
         pictureIds.push(pictureId);

@@ -9,6 +9,8 @@
  *   GET  /api/storage/file/<sha256> the bytes behind a getUrl URL
  *   POST /api/demo/signIn           {role} → {token, refreshToken, userId, role}
  *   GET  /api/demo/health           {version}
+ *   POST /api/demo/faults/deleteActiveWeights | restoreDeletedWeights
+ *                                   only when the backend was created with faultInjection (e2e)
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -150,6 +152,15 @@ async function route(backend: DemoBackend, request: IncomingMessage, response: S
     return sendJson(response, 200, await backend.signIn(body.role));
   }
   if (url.pathname === "/api/demo/health" && method === "GET") return sendJson(response, 200, { version: backend.version });
+  if (backend.faults && method === "POST") {
+    if (url.pathname === "/api/demo/faults/deleteActiveWeights") {
+      return sendJson(response, 200, { versionNumber: await backend.faults.deleteActiveWeights() });
+    }
+    if (url.pathname === "/api/demo/faults/restoreDeletedWeights") {
+      await backend.faults.restoreDeletedWeights();
+      return sendJson(response, 200, {});
+    }
+  }
   throw new DemoRequestError(404, `No demo endpoint ${method} ${url.pathname}.`);
 }
 

@@ -32,6 +32,8 @@ export interface StartDemoOptions {
   clipModel?: DemoClipModel;
   seed?: DemoSeedOptions;
   logLevel?: "info" | "warn" | "error" | "silent";
+  /** Enables /api/demo/faults/* for the e2e suite. */
+  faultInjection?: boolean;
 }
 
 export interface RunningDemo {
@@ -93,6 +95,7 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Running
   const clipModel = options.clipModel ?? defaultClipModel();
   let seedSummary: DemoSeedSummary | undefined;
   const backend = await createDemoBackend({
+    faultInjection: options.faultInjection,
     seed: async (context) => {
       seedSummary = await seedDemo(context, { clipModelId: clipModel.id, clipModelDir: clipModel.dir, ...options.seed });
     },
