@@ -15,6 +15,7 @@ import {
   type ProgressInfo,
 } from "@huggingface/transformers";
 import { classifyModelHost, type ResolvedClipConfig } from "./clipConfig.ts";
+import { resizeBicubic } from "./clipResize.ts";
 
 export const CLIP_EMBEDDING_DIM = 512;
 
@@ -123,6 +124,39 @@ export async function loadClipModel(config: ResolvedClipConfig, options: LoadCli
   }
 }
 
+/** The image processor fields the resize step reads (transformers.js ImageProcessor). */
+interface ImageProcessorSettings {
+  do_convert_rgb?: boolean;
+  do_resize?: boolean;
+  resample?: number;
+  size?: unknown;
+  get_resize_output_image_size(image: RawImage, size: unknown): [number, number];
+}
+
+const PIL_BICUBIC = 3;
+
+function imageProcessorOf(clip: ClipModel): ImageProcessorSettings {
+  const imageProcessor = (clip.processor as unknown as { image_processor?: ImageProcessorSettings }).image_processor;
+  if (typeof imageProcessor?.get_resize_output_image_size !== "function") {
+    throw new Error(`the processor of "${clip.config.modelId}" has no image processor; is preprocessor_config.json a CLIP image processor?`);
+  }
+  return imageProcessor;
+}
+
+/**
+ * Does the processor's resize itself, with Pillow-style bicubic in plain
+ * TypeScript, to the size the processor would pick; the processor then finds
+ * nothing left to resize. See clipResize.ts for why.
+ */
+function resizeForProcessor(imageProcessor: ImageProcessorSettings, image: RawImage): RawImage {
+  const converted = imageProcessor.do_convert_rgb === false ? image : image.rgb();
+  if (imageProcessor.do_resize === false || imageProcessor.resample !== PIL_BICUBIC) return converted;
+  const [width, height] = imageProcessor.get_resize_output_image_size(converted, imageProcessor.size);
+  if (width === converted.width && height === converted.height) return converted;
+  const resized = resizeBicubic(converted, width, height);
+  return new RawImage(resized.data, resized.width, resized.height, resized.channels as 1 | 2 | 3 | 4);
+}
+
 /**
  * Runs preprocessing and the model on a batch of images and returns one
  * copied Float32Array per image (raw `image_embeds`, not L2-normalised).
@@ -130,7 +164,8 @@ export async function loadClipModel(config: ResolvedClipConfig, options: LoadCli
  */
 export async function extractImageEmbeddings(clip: ClipModel, images: RawImage[]): Promise<Float32Array<ArrayBuffer>[]> {
   if (images.length === 0) return [];
-  const inputs: Record<string, Tensor> = await clip.processor(images);
+  const imageProcessor = imageProcessorOf(clip);
+  const inputs: Record<string, Tensor> = await clip.processor(images.map((image) => resizeForProcessor(imageProcessor, image)));
   try {
     const outputs: Record<string, Tensor> = await clip.model({ pixel_values: inputs.pixel_values });
     try {
