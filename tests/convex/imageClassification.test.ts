@@ -10,6 +10,8 @@ import { asUser, ensureAuthEnv, makeBackend, type Backend } from "./harness";
 import { activateDirectly, makeTestModel, sampleFeatures, seedActiveVersion, seedVersion, storeImage } from "./fixtures";
 
 beforeAll(ensureAuthEnv);
+// convex-test runs every function in-process; on a loaded 2-core CI machine the heavier stories need more than the default 5 s.
+vi.setConfig({ testTimeout: 30_000 });
 
 const originalSteps = { ...classificationSteps };
 afterEach(() => {
@@ -144,6 +146,19 @@ describe("classifyImageFeatures", () => {
       expect(await pictureOf(t, pictureId)).toMatchObject({ status: "classified", attempts: 3 });
     });
   }
+
+  test("stored features are re-checked on retry against the version active now", async () => {
+    const { t, labeller, pictureId } = await setup();
+    await labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(20) });
+    const narrow = await seedVersion(t, makeTestModel({ seed: 5, name: "narrow", dim: 256 }));
+    await activateDirectly(t, narrow.versionId);
+    await expect(labeller.client.action(api.imageClassification.retryClassification, { pictureId })).rejects.toThrow(
+      /Expected 256 CLIP features, got 512/,
+    );
+    // The old result stays counted and the features stay for a later retry.
+    expect(await pictureOf(t, pictureId)).toMatchObject({ status: "failed", features: sampleFeatures(20), versionId: expect.any(String) });
+    expect(sumCounts(await countersOf(t), "class")).toBe(1);
+  });
 
   test("strings where numbers belong are refused by the argument validator before anything changes", async () => {
     const { t, labeller, pictureId } = await setup();

@@ -1,10 +1,12 @@
-import { beforeAll, describe, expect, test } from "vitest";
+import { beforeAll, describe, expect, test, vi } from "vitest";
 import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
 import { asUser, ensureAuthEnv, makeBackend, type Backend } from "./harness";
 import { classifiedPicture, makeTestModel, sampleFeatures, seedActiveVersion, storeImage } from "./fixtures";
 
 beforeAll(ensureAuthEnv);
+// convex-test runs every function in-process; on a loaded 2-core CI machine the heavier stories need more than the default 5 s.
+vi.setConfig({ testTimeout: 30_000 });
 
 async function setup() {
   const t = makeBackend();

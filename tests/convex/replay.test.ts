@@ -8,6 +8,8 @@ import { asUser, ensureAuthEnv, makeBackend, type Backend } from "./harness";
 import { classifiedPicture, makeTestModel, sampleFeatures, seedActiveVersion, seedVersion } from "./fixtures";
 
 beforeAll(ensureAuthEnv);
+// convex-test runs every function in-process; on a loaded 2-core CI machine the heavier stories need more than the default 5 s.
+vi.setConfig({ testTimeout: 30_000 });
 
 const originalSteps = { ...replaySteps };
 afterEach(() => {
@@ -65,7 +67,7 @@ const shadowsOf = (t: Backend, replayId: Id<"replays">) =>
 
 describe("replay.reclassify", () => {
   test("re-scores every live classification with the chosen version, in chunks, apart from live results", async () => {
-    const { t, admin, candidate, candidateModel, seeded } = await setup(450);
+    const { t, admin, candidate, candidateModel, seeded } = await setup(401);
     const labeller = await asUser(t, "labeller");
     // One picture classified twice (only its latest counts) and one removed: neither adds a shadow of its own.
     const twice = await classifiedPicture(t, labeller.client, 1);
@@ -84,11 +86,11 @@ describe("replay.reclassify", () => {
     await runScheduled(t);
 
     const replay = await replayOf(t, replayId);
-    expect(replay).toMatchObject({ status: "done", processed: 451, total: 451, cursor: null });
+    expect(replay).toMatchObject({ status: "done", processed: 402, total: 402, cursor: null });
     expect(batches).toBe(3);
     const shadows = await shadowsOf(t, replayId);
-    expect(shadows).toHaveLength(451);
-    expect(new Set(shadows.map((s) => s.pictureId)).size).toBe(451);
+    expect(shadows).toHaveLength(402);
+    expect(new Set(shadows.map((s) => s.pictureId)).size).toBe(402);
     expect(shadows.some((s) => s.pictureId === removed.pictureId)).toBe(false);
 
     // Scores equal a direct forward pass of the candidate on the stored features.
@@ -103,10 +105,10 @@ describe("replay.reclassify", () => {
     const audit = await t.run((ctx) => ctx.db.query("auditLog").withIndex("by_action", (q) => q.eq("action", "startReplay")).collect());
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actorId: admin.userId, toVersionId: candidate.versionId });
-  });
+  }, 60_000);
 
   test("a failure mid-way marks the replay failed at its cursor; resume finishes without duplicates", async () => {
-    const { t, admin, candidate } = await setup(450);
+    const { t, admin, candidate } = await setup(401);
     let calls = 0;
     replaySteps.score = (model, features, count) => {
       calls += 1;
@@ -125,14 +127,14 @@ describe("replay.reclassify", () => {
 
     await admin.client.mutation(api.replay.resume, { replayId });
     await runScheduled(t);
-    expect(await replayOf(t, replayId)).toMatchObject({ status: "done", processed: 450 });
+    expect(await replayOf(t, replayId)).toMatchObject({ status: "done", processed: 401 });
     const shadows = await shadowsOf(t, replayId);
-    expect(shadows).toHaveLength(450);
-    expect(new Set(shadows.map((s) => s.pictureId)).size).toBe(450);
+    expect(shadows).toHaveLength(401);
+    expect(new Set(shadows.map((s) => s.pictureId)).size).toBe(401);
     expect(calls).toBe(4);
 
     await expect(admin.client.mutation(api.replay.resume, { replayId })).rejects.toThrow(/is done; only a failed replay can be resumed/);
-  });
+  }, 60_000);
 
   test("a missing weights file fails the replay with the reason; restoring the file and resuming completes it", async () => {
     const { t, admin, candidate, candidateModel } = await setup(30);
