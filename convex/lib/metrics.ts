@@ -474,15 +474,12 @@ export function evaluatePromotionGate(
     if (candidateRecall === null || activeRecall === null) return;
     const name = classNames[classIndex] !== undefined ? `"${classNames[classIndex]}"` : `class ${classIndex}`;
     const recallDrop = activeRecall - candidateRecall;
-    const dropsTooFar = recallDrop > limits.maxPerClassRecallDrop + THRESHOLD_TOLERANCE;
-    const breachesFloor = candidateRecall < limits.minPerClassRecall - THRESHOLD_TOLERANCE && candidateRecall < activeRecall;
-    // One sentence per class, so a class that fails both checks is not listed twice.
-    if (dropsTooFar) {
+    if (recallDrop > limits.maxPerClassRecallDrop + THRESHOLD_TOLERANCE) {
       reasons.push(
-        `recall for ${name} ${formatRate(candidateRecall)} is ${formatRate(recallDrop)} below the active version's ${formatRate(activeRecall)} (allowed drop ${formatRate(limits.maxPerClassRecallDrop)})` +
-          (breachesFloor ? ` and below the floor ${formatRate(limits.minPerClassRecall)}` : ""),
+        `recall for ${name} ${formatRate(candidateRecall)} is ${formatRate(recallDrop)} below the active version's ${formatRate(activeRecall)} (allowed drop ${formatRate(limits.maxPerClassRecallDrop)})`,
       );
-    } else if (breachesFloor) {
+    }
+    if (candidateRecall < limits.minPerClassRecall - THRESHOLD_TOLERANCE && candidateRecall < activeRecall) {
       reasons.push(
         `recall for ${name} ${formatRate(candidateRecall)} is below the floor ${formatRate(limits.minPerClassRecall)} (active version: ${formatRate(activeRecall)}, support ${metrics.support})`,
       );

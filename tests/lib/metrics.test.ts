@@ -283,9 +283,17 @@ describe("evaluatePromotionGate", () => {
     expect(evaluatePromotionGate(reportWith([50, 22]), reportWith([50, 20]), thresholds).allowed).toBe(true);
   });
 
-  it("states a class that breaches both the drop and the floor once", () => {
+  it("states both the drop and the floor when a class breaches both", () => {
     const verdict = evaluatePromotionGate(reportWith([50, 20]), reportWith([50, 40]), { maxAccuracyDrop: 1 }, ["cat", "dog"]);
-    expect(verdict.reasons).toEqual([`recall for "dog" 0.4 is 0.4 below the active version's 0.8 (allowed drop 0.05) and below the floor 0.5`]);
+    expect(verdict.reasons).toEqual([
+      `recall for "dog" 0.4 is 0.4 below the active version's 0.8 (allowed drop 0.05)`,
+      `recall for "dog" 0.4 is below the floor 0.5 (active version: 0.8, support 50)`,
+    ]);
+  });
+
+  it("does not judge a class absent from the set", () => {
+    const absent = (labels: number[]) => evaluateClassifier({ trueLabels: [0, 0, 1, 1], predictions: predictionsOf(labels), classCount: 3 });
+    expect(evaluatePromotionGate(absent([0, 0, 1, 1]), absent([0, 0, 1, 1]))).toEqual({ allowed: true, reasons: [] });
   });
 
   it("blocks on an empty set, since there is no evidence", () => {

@@ -107,6 +107,24 @@ describe("compareModelsOnSet", () => {
   });
 });
 
+describe("compareModelsOnSet with different class lists", () => {
+  it("compares over the union of classes, so a class one version lacks costs it that class's recall", () => {
+    const renamed = { ...twoFeatureModel("renamed", false), classes: ["a", "c"] };
+    const text = setText + JSON.stringify({ features: [0, 2], label: "c" }) + "\n";
+    const set = parseLabelledSetLines(text, 2, ["a", "b", "c"], "set.jsonl");
+    const comparison = compareModelsOnSet(toMlpModel(twoFeatureModel("straight", false)), toMlpModel(renamed), set, 10);
+    expect(comparison.classes).toEqual(["a", "b", "c"]);
+    expect(comparison.baseline.perClass[2]).toMatchObject({ support: 1, recall: 0, predictedCount: 0 });
+    expect(comparison.candidate.perClass[1]).toMatchObject({ support: 1, recall: 0, predictedCount: 0 });
+    expect(comparison.candidate.perClass[2]).toMatchObject({ recall: 1, predictedCount: 3 });
+    expect(comparison.disagreements.map((item) => [item.baselineLabel, item.candidateLabel])).toEqual([
+      ["b", "c"],
+      ["b", "c"],
+      ["b", "c"],
+    ]);
+  });
+});
+
 describe("mlp compare", () => {
   it("prints a side-by-side report", async () => {
     const { io, stdout, stderr } = capturedIo();
