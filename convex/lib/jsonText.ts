@@ -266,7 +266,7 @@ export function parseJson(text: string, options: JsonParseOptions = {}): JsonPar
   const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   try {
     return { ok: true, value: JSON.parse(source), nonFiniteTokens: 0 };
-  } catch {
+  } catch (parseError) {
     const prefix = options.nonFiniteReplacementPrefix;
     const error = findJsonSyntaxError(source, prefix !== undefined);
     if (error) return { ok: false, error };
@@ -275,9 +275,11 @@ export function parseJson(text: string, options: JsonParseOptions = {}): JsonPar
       try {
         return { ok: true, value: JSON.parse(quoted.text), nonFiniteTokens: quoted.count };
       } catch {
-        // Fall through: the checker and JSON.parse disagree.
+        // Reported below with the engine's own reason.
       }
     }
-    return { ok: false, error: { line: 1, column: 1, offset: 0, message: "line 1, column 1: the text is not valid JSON" } };
+    // Syntactically valid yet refused by the engine, e.g. nesting deeper than its limit.
+    const reason = parseError instanceof Error ? parseError.message : String(parseError);
+    return { ok: false, error: { line: 1, column: 1, offset: 0, message: `line 1, column 1: the JSON could not be parsed (${reason})` } };
   }
 }

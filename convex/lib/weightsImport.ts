@@ -102,6 +102,14 @@ function looksLikeStateDict(value: Record<string, unknown>): boolean {
   return Object.keys(value).some((key) => key === "weight" || key === "bias" || key.endsWith(".weight") || key.endsWith(".bias"));
 }
 
+/** JSON for short scalars and string lists; a description otherwise (the value may be anything, even deeply nested). */
+function shortJson(value: unknown): string {
+  if (value === undefined) return "missing";
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? describeValue(value);
+  if (Array.isArray(value) && value.length <= 50 && value.every((item) => typeof item === "string")) return JSON.stringify(value);
+  return describeValue(value);
+}
+
 function importCanonical(value: Record<string, unknown>, options: ImportOptions): ImportResult {
   const warnings: string[] = [];
   let document: Record<string, unknown> = value;
@@ -117,13 +125,13 @@ function importCanonical(value: Record<string, unknown>, options: ImportOptions)
     document = { ...value };
     for (const [key, previous, next] of overrides) {
       document[key] = next;
-      if (JSON.stringify(previous) !== JSON.stringify(next)) warnings.push(`${key} overridden: ${JSON.stringify(previous) ?? "missing"} → ${JSON.stringify(next)}`);
+      if (shortJson(previous) !== shortJson(next)) warnings.push(`${key} overridden: ${shortJson(previous)} → ${shortJson(next)}`);
     }
     if (Object.keys(inputOverrides).length > 0) {
       document.input = isPlainObject(input) ? { ...input, ...inputOverrides } : inputOverrides;
       for (const [key, next] of Object.entries(inputOverrides)) {
         const previous = ownProperty(input, key);
-        if (previous !== next) warnings.push(`input.${key} overridden: ${JSON.stringify(previous) ?? "missing"} → ${JSON.stringify(next)}`);
+        if (previous !== next) warnings.push(`input.${key} overridden: ${shortJson(previous)} → ${shortJson(next)}`);
       }
     }
   }
