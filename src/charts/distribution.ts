@@ -21,7 +21,8 @@ export function buildDistributionOption(
   classes: readonly string[],
   opts: DistributionChartOptions = {},
 ): EChartsOption {
-  const series: DistributionSeries[] = isSeriesList(counts) ? [...counts] : [{ name: opts.valueName ?? "classifications", counts }];
+  // An empty list means "no series yet" (e.g. no version chosen): an empty chart, not an error.
+  const series: DistributionSeries[] = counts.length === 0 ? [] : isSeriesList(counts) ? [...counts] : [{ name: opts.valueName ?? "classifications", counts }];
   series.forEach((entry) => requireLength(entry.counts, classes.length, `counts of "${entry.name}"`));
   const hasLegend = series.length > 1;
   return {
@@ -36,5 +37,5 @@ export function buildDistributionOption(
 }
 
 function isSeriesList(counts: readonly number[] | readonly DistributionSeries[]): counts is readonly DistributionSeries[] {
-  return counts.length > 0 && typeof counts[0] === "object";
+  return typeof counts[0] === "object";
 }

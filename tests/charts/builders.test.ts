@@ -44,6 +44,10 @@ describe("buildDistributionOption", () => {
     expect(option.title).toMatchObject({ text: "Predictions" });
   });
 
+  it("draws an empty chart for no series", () => {
+    expect(seriesOf(buildDistributionOption([], classes))).toEqual([]);
+  });
+
   it("rejects counts that do not match the classes", () => {
     expect(() => buildDistributionOption([{ name: "v1", counts: [1, 2] }], classes)).toThrow('counts of "v1" has 2 entries; expected 3 (one per class)');
   });
