@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { defineComponent, h, ref } from "vue";
+import { defineComponent, h, ref, type Ref } from "vue";
 import { flushPromises, mount } from "@vue/test-utils";
 import { makeFunctionReference } from "convex/server";
 import { backendKey } from "../../src/convex/backendClient";
@@ -8,7 +8,7 @@ import { FakeBackend } from "./fakeBackend";
 
 const countQuery = makeFunctionReference<"query", { label: string }, number>("pictures:count");
 
-function mountCounter(backend: FakeBackend, label: ReturnType<typeof ref<string | null>>) {
+function mountCounter(backend: FakeBackend, label: Ref<string | null>) {
   const Counter = defineComponent({
     setup() {
       const { data, error, isLoading } = useQuery(countQuery, () => (label.value === null ? "skip" : { label: label.value }));
