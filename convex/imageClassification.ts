@@ -303,7 +303,7 @@ export const begin = internalMutation({
     if (!limit.ok) {
       const retryAfterMs = Math.max(0, (limit.retryAt ?? Date.now()) - Date.now());
       const message = `too many classifications: at most ${CLASSIFY_RATE_LIMIT.rate} a minute (bursts of ${CLASSIFY_RATE_LIMIT.capacity}); try again in ${Math.ceil(retryAfterMs / 1000)} s`;
-      await ctx.db.patch(pictureId, { status: "failed", error: message, features: keptFeatures });
+      await ctx.db.patch(pictureId, { status: "failed", error: message, attempts: picture.attempts + 1, features: keptFeatures });
       return { kind: "rateLimited" as const, message, retryAfterMs };
     }
     await ctx.db.patch(pictureId, {

@@ -211,6 +211,16 @@ describe("classifyImageFeatures", () => {
     expect(sumCounts(counters, "confidence")).toBe(1);
     expect(await classificationsOf(t, pictureId)).toHaveLength(2);
 
+    // Two at once: each store moves the picture's counted classification, so it still counts once.
+    await Promise.all([
+      labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: features }),
+      labeller.client.action(api.imageClassification.retryClassification, { pictureId }),
+    ]);
+    counters = await countersOf(t);
+    expect(sumCounts(counters, "class")).toBe(1);
+    expect(sumCounts(counters, "confidence")).toBe(1);
+    expect(await classificationsOf(t, pictureId)).toHaveLength(4);
+
     const second = await seedActiveVersion(t, makeTestModel({ seed: 2, name: "second" }));
     await labeller.client.action(api.imageClassification.retryClassification, { pictureId });
     counters = await countersOf(t);
@@ -231,7 +241,7 @@ describe("classifyImageFeatures", () => {
     await expect(
       labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: features }),
     ).rejects.toThrow(/too many classifications: at most 120 a minute \(bursts of 60\); try again in 1 s/);
-    expect(await pictureOf(t, pictureId)).toMatchObject({ status: "failed", features });
+    expect(await pictureOf(t, pictureId)).toMatchObject({ status: "failed", attempts: 61, features });
     expect((await pictureOf(t, pictureId))?.error).toMatch(/too many classifications/);
 
     const other = await asUser(t, "labeller");
