@@ -1,0 +1,171 @@
+/**
+ * The benchmark's measurement functions with tiny iteration counts: they must
+ * produce well-formed figures and a correct reference. No timing is asserted.
+ */
+import { describe, expect, it } from "vitest";
+import { InferenceSession } from "onnxruntime-node";
+import { mlpProbabilitiesBatch } from "../../convex/lib/mlpForward.ts";
+import type { OutputActivation } from "../../convex/lib/weightsFormat.ts";
+import { measureClassificationAction } from "../../tools/bench/actionStage.ts";
+import { quickSettings, runBench, runBenchCli } from "../../tools/bench/bench.ts";
+import { benchFeatures, canonicalJsonText, makeRandomBenchModel } from "../../tools/bench/benchModels.ts";
+import { measureDecode } from "../../tools/bench/decodeStage.ts";
+import { evaluateTarget, type BenchFigure } from "../../tools/bench/figures.ts";
+import { createOrtSession, maxAbsDifference, measureForward, runOrt } from "../../tools/bench/forwardStage.ts";
+import { measureReplay, timeEndToEndReplay } from "../../tools/bench/replayStage.ts";
+import { formatReport } from "../../tools/bench/report.ts";
+import { comparePaired, median } from "../../tools/bench/timing.ts";
+import type { CliIo } from "../../tools/cliKit.ts";
+
+const tiny = { trials: 2, minTrialMs: 1, warmupMs: 0 };
+
+function expectWellFormed(figure: BenchFigure) {
+  expect(figure.id).toMatch(/^[a-z]+\.[a-zA-Z]+$/);
+  for (const side of [figure.subject, figure.reference]) {
+    expect(side.name.length).toBeGreaterThan(0);
+    expect(Number.isFinite(side.ms) && side.ms > 0, `${figure.id} ${side.name}: ${side.ms}`).toBe(true);
+  }
+  expect(Number.isFinite(figure.ratio) && figure.ratio > 0).toBe(true);
+  for (const [key, value] of Object.entries(figure.values)) expect(Number.isFinite(value), `${figure.id}.${key}`).toBe(true);
+}
+
+function memoryIo() {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = { stdout: (line) => out.push(line), stderr: (line) => err.push(line), isTty: false };
+  return { io, out, err };
+}
+
+describe("timing", () => {
+  it("times a slow and a fast call in paired trials and reports the slow one as slower", async () => {
+    const spin = (n: number) => {
+      let x = 0;
+      for (let i = 0; i < n; i++) x += Math.sqrt(i);
+      return x;
+    };
+    // 200× more work: far beyond any noise, so the direction of the ratio can be checked.
+    const paired = await comparePaired(() => spin(200_000), () => spin(1_000), { trials: 3, minTrialMs: 2, warmupMs: 0 });
+    expect(paired.subject.trials).toBe(3);
+    expect(paired.subject.callsPerTrial).toBeGreaterThanOrEqual(1);
+    expect(paired.ratio).toBeGreaterThan(1);
+    expect(paired.subject.minMs).toBeLessThanOrEqual(paired.subject.medianMs);
+    expect(paired.subject.maxMs).toBeGreaterThanOrEqual(paired.subject.medianMs);
+  });
+
+  it("awaits asynchronous calls", async () => {
+    let finished = 0;
+    await comparePaired(async () => {
+      await Promise.resolve();
+      finished += 1;
+    }, () => 1, tiny);
+    expect(finished).toBeGreaterThan(2);
+  });
+
+  it("takes medians of odd and even lists and refuses an empty one", () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
+    expect(() => median([])).toThrow(/empty/);
+  });
+});
+
+describe("targets", () => {
+  it("judges ratio, speedup and absolute targets and says by how much one is missed", () => {
+    expect(evaluateTarget({ kind: "maxRatio", value: 2 }, 1, 1.5)).toMatchObject({ met: true, verdict: "met" });
+    expect(evaluateTarget({ kind: "maxRatio", value: 2 }, 1, 6)).toMatchObject({ met: false, verdict: expect.stringMatching(/6\.00× vs ≤ 2× \(3\.00× too slow\)/) });
+    expect(evaluateTarget({ kind: "minSpeedup", value: 10 }, 1, 0.05)).toMatchObject({ met: true });
+    expect(evaluateTarget({ kind: "minSpeedup", value: 10 }, 1, 0.25)).toMatchObject({ met: false, verdict: expect.stringMatching(/4\.00× faster vs ≥ 10× \(2\.50× short\)/) });
+    expect(evaluateTarget({ kind: "maxMs", value: 0.5 }, 0.01, 0.001)).toMatchObject({ met: true });
+    expect(evaluateTarget({ kind: "maxMs", value: 0.5 }, 2, 0.001)).toMatchObject({ met: false });
+  });
+});
+
+describe("ONNX reference graph", () => {
+  const activations: OutputActivation[] = ["sigmoid-normalized", "softmax", "sigmoid"];
+  for (const outputActivation of activations) {
+    it(`computes what the project engine computes (${outputActivation}, L2 input)`, async () => {
+      const bench = makeRandomBenchModel([24, 10, 7, 5], 3);
+      const model = { ...bench.model, outputActivation };
+      const session: InferenceSession = await createOrtSession(model);
+      try {
+        const features = benchFeatures(6, 24, 4);
+        const reference = await runOrt(session, features, 6, 24);
+        expect(maxAbsDifference(mlpProbabilitiesBatch(model, features, 6), reference)).toBeLessThan(1e-6);
+      } finally {
+        await session.release();
+      }
+    });
+  }
+
+  it("refuses to compare outputs of different lengths", () => {
+    expect(() => maxAbsDifference([1, 2], [1])).toThrow(/different lengths \(2 vs 1\)/);
+  });
+});
+
+describe("stages", () => {
+  const bench = makeRandomBenchModel([32, 16, 8, 6], 5);
+
+  it("writes canonical JSON that parses back to the same float32 weights", () => {
+    const parsed = JSON.parse(canonicalJsonText(bench.model)) as { layers: Array<{ weight: number[][] }> };
+    expect(Math.fround(parsed.layers[0].weight[0][3])).toBe(bench.model.layers[0].weight[3]);
+  });
+
+  it("measures the forward pass with an agreeing reference", async () => {
+    const figures = await measureForward({ bench, batchSize: 8, timing: tiny });
+    expect(figures.map((f) => f.id)).toEqual(["forward.single", "forward.batch"]);
+    figures.forEach(expectWellFormed);
+    for (const figure of figures) {
+      expect(figure.values.maxAbsDifference).toBeLessThan(1e-5);
+      expect(figure.target?.text).toMatch(/reference/);
+    }
+  });
+
+  it("measures decoding against JSON.parse", async () => {
+    const figures = await measureDecode({ models: [{ key: "small", bench, target: { kind: "maxMs", value: 0.5 } }], timing: tiny });
+    expect(figures).toHaveLength(1);
+    expectWellFormed(figures[0]);
+    expect(figures[0].values.binaryBytes).toBe(bench.binary.byteLength);
+    expect(figures[0].target).toBeDefined();
+  });
+
+  it("runs the classification action both ways under convex-test", async () => {
+    const figures = await measureClassificationAction({ bench, timing: tiny });
+    expect(figures).toHaveLength(1);
+    expectWellFormed(figures[0]);
+    expect(figures[0].values.binaryWeightStepsMs).toBeGreaterThan(0);
+    expect(figures[0].values.jsonWeightStepsMs).toBeGreaterThan(0);
+  });
+
+  it("measures replay scoring and a whole replay", async () => {
+    const figures = await measureReplay({ bench, timing: tiny, endToEndCount: 7, endToEndRuns: 1 });
+    expect(figures.map((f) => f.id)).toEqual(["replay.scoring", "replay.endToEnd"]);
+    figures.forEach(expectWellFormed);
+    expect(figures[1].values.vectorsPerSecond).toBeGreaterThan(0);
+    await expect(timeEndToEndReplay(bench, 3, 1)).resolves.toMatchObject({ processed: 3 });
+  });
+});
+
+describe("runBench and its CLI", () => {
+  it("assembles a report whose table names every figure and target status", async () => {
+    const progress: string[] = [];
+    const report = await runBench({ stages: ["forward"], settings: quickSettings, onProgress: (line) => progress.push(line) });
+    expect(report.stages.map((s) => s.stage)).toEqual(["forward"]);
+    expect(report.machine.cpus).toBeGreaterThan(0);
+    expect(progress[0]).toMatch(/\[1\/1\] MLP forward/);
+    const table = formatReport(report);
+    for (const figure of report.stages[0].figures) {
+      expect(table).toContain(figure.label);
+      expect(table).toMatch(figure.target?.met ? /\bmet\b/ : /NOT MET/);
+    }
+  });
+
+  it("refuses an unknown stage with the list of known ones", async () => {
+    const { io } = memoryIo();
+    await expect(runBenchCli(["--only", "forward,gpu"], io)).rejects.toThrow(/--only expects a comma-separated list of forward, decode, action, replay.*"forward,gpu"/);
+  });
+
+  it("prints help", async () => {
+    const { io, out } = memoryIo();
+    await expect(runBenchCli(["--help"], io)).resolves.toBe(0);
+    expect(out.join("\n")).toMatch(/usage: npm run bench/);
+  });
+});

@@ -1,0 +1,169 @@
+/**
+ * `npm run bench`: every figure measured in this run against a reference,
+ * as a table (or one JSON object with --json). The stages are pure
+ * measurement functions in this folder; this file only chooses settings,
+ * reports progress on stderr and prints.
+ */
+import { cpus, loadavg } from "node:os";
+import { pathToFileURL } from "node:url";
+import { CliError, parseCommandArgs, processIo, type CliIo } from "../cliKit.ts";
+import { measureClassificationAction } from "./actionStage.ts";
+import { loadDemoBenchModel, makeRandomBenchModel } from "./benchModels.ts";
+import { measureDecode } from "./decodeStage.ts";
+import type { BenchFigure, StageReport } from "./figures.ts";
+import { measureForward } from "./forwardStage.ts";
+import { measureReplay } from "./replayStage.ts";
+import { formatReport, type BenchReport } from "./report.ts";
+import type { TimingOptions } from "./timing.ts";
+
+export const stageNames = ["forward", "decode", "action", "replay"] as const;
+export type StageName = (typeof stageNames)[number];
+
+/** A model about ten times the product's (1.58 M vs 0.17 M parameters) for the decode comparison. */
+export const LARGE_MODEL_DIMS = [512, 1536, 512, 12] as const;
+
+export interface BenchSettings {
+  forward: TimingOptions;
+  decode: TimingOptions;
+  action: TimingOptions;
+  replay: TimingOptions;
+  batchSize: number;
+  replayEndToEndCount: number;
+  replayEndToEndRuns: number;
+}
+
+export const fullSettings: BenchSettings = {
+  forward: { trials: 15, minTrialMs: 60, warmupMs: 1500 },
+  decode: { trials: 11, minTrialMs: 40, warmupMs: 500 },
+  action: { trials: 11, minTrialMs: 250, warmupMs: 500 },
+  replay: { trials: 11, minTrialMs: 60, warmupMs: 500 },
+  batchSize: 1024,
+  replayEndToEndCount: 600,
+  replayEndToEndRuns: 1,
+};
+
+/** For tests and smoke runs: every code path, almost no repetition. Figures from it mean nothing. */
+export const quickSettings: BenchSettings = {
+  forward: { trials: 2, minTrialMs: 1, warmupMs: 0 },
+  decode: { trials: 2, minTrialMs: 1, warmupMs: 0 },
+  action: { trials: 2, minTrialMs: 1, warmupMs: 0 },
+  replay: { trials: 2, minTrialMs: 1, warmupMs: 0 },
+  batchSize: 16,
+  replayEndToEndCount: 0,
+  replayEndToEndRuns: 1,
+};
+
+export interface RunBenchOptions {
+  stages: readonly StageName[];
+  settings: BenchSettings;
+  command?: string;
+  onProgress?: (line: string) => void;
+}
+
+const stageTitles: Record<StageName, string> = {
+  forward: "MLP forward vs onnxruntime-node",
+  decode: "weight decode vs JSON.parse",
+  action: "classification action in convex-test",
+  replay: "replay throughput",
+};
+
+export async function runBench({ stages, settings, command = "npm run bench", onProgress }: RunBenchOptions): Promise<BenchReport> {
+  const startedAt = new Date().toISOString();
+  const demo = await loadDemoBenchModel();
+  const reports: StageReport[] = [];
+  let index = 0;
+  for (const stage of stages) {
+    index += 1;
+    onProgress?.(`bench [${index}/${stages.length}] ${stageTitles[stage]}…`);
+    const started = performance.now();
+    let figures: BenchFigure[];
+    switch (stage) {
+      case "forward":
+        figures = await measureForward({ bench: demo, batchSize: settings.batchSize, timing: settings.forward });
+        break;
+      case "decode":
+        figures = await measureDecode({
+          models: [
+            { key: "demo", bench: demo, target: { kind: "maxMs", value: 0.5 } },
+            { key: "large", bench: makeRandomBenchModel(LARGE_MODEL_DIMS) },
+          ],
+          timing: settings.decode,
+        });
+        break;
+      case "action":
+        figures = await measureClassificationAction({ bench: demo, timing: settings.action });
+        break;
+      case "replay":
+        figures = await measureReplay({
+          bench: demo,
+          timing: settings.replay,
+          endToEndCount: settings.replayEndToEndCount,
+          endToEndRuns: settings.replayEndToEndRuns,
+        });
+        break;
+    }
+    reports.push({ stage, figures });
+    onProgress?.(`bench [${index}/${stages.length}] ${stageTitles[stage]} done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+  const cpuList = cpus();
+  return {
+    startedAt,
+    machine: { cpus: cpuList.length, cpuModel: cpuList[0]?.model ?? "unknown", node: process.versions.node, platform: `${process.platform}-${process.arch}`, loadAverage: loadavg() },
+    command,
+    stages: reports,
+  };
+}
+
+export const benchHelp = `usage: npm run bench [-- options]
+
+Measures the server-side paths against references in one run and prints a
+table with each ratio, absolute times and whether the issue's target is met.
+
+options:
+  --json             print one JSON object instead of the table
+  --only LIST        comma-separated stages to run: ${stageNames.join(", ")} (default: all)
+  --quick            a few iterations only, to check the bench runs; the figures mean nothing
+  -h, --help         this text
+
+Progress goes to stderr. See docs/performance.md for what the figures mean.`;
+
+function parseStages(value: string | undefined): StageName[] {
+  if (value === undefined) return [...stageNames];
+  const requested = value.split(",").map((name) => name.trim()).filter(Boolean);
+  const unknown = requested.filter((name) => !(stageNames as readonly string[]).includes(name));
+  if (unknown.length > 0 || requested.length === 0) {
+    throw new CliError(`--only expects a comma-separated list of ${stageNames.join(", ")}; got ${JSON.stringify(value)}`);
+  }
+  return requested as StageName[];
+}
+
+export async function runBenchCli(argv: string[], io: CliIo = processIo): Promise<number> {
+  const { values } = parseCommandArgs(argv, {
+    json: { type: "boolean" },
+    only: { type: "string" },
+    quick: { type: "boolean" },
+  });
+  if (values.help) {
+    io.stdout(benchHelp);
+    return 0;
+  }
+  const stages = parseStages(values.only as string | undefined);
+  const report = await runBench({
+    stages,
+    settings: values.quick ? quickSettings : fullSettings,
+    command: ["npm run bench", ...(argv.length > 0 ? ["--", ...argv] : [])].join(" "),
+    onProgress: io.stderr,
+  });
+  io.stdout(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+  return 0;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  runBenchCli(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      processIo.stderr(`bench: ${error instanceof CliError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,53 @@
+/** The readable table `npm run bench` prints (the --json output is the report object itself). */
+import { formatMs, formatRatioWithSpeedup, type StageReport } from "./figures.ts";
+
+export interface BenchReport {
+  /** ISO time the run started. */
+  startedAt: string;
+  machine: { cpus: number; cpuModel: string; node: string; platform: string; loadAverage: number[] };
+  command: string;
+  stages: StageReport[];
+}
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + " ".repeat(width - text.length);
+}
+
+export function formatReport(report: BenchReport): string {
+  const header = ["figure", "project", "reference", "ratio", "target", "status"];
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  for (const stage of report.stages) {
+    if (stage.skipped) {
+      rows.push([`${stage.stage}: skipped`, "", "", "", "", ""]);
+      notes.push(`${stage.stage} skipped: ${stage.skipped}`);
+      continue;
+    }
+    for (const figure of stage.figures) {
+      rows.push([
+        figure.label,
+        `${formatMs(figure.subject.ms)} ${figure.subject.name}`,
+        `${formatMs(figure.reference.ms)} ${figure.reference.name}`,
+        formatRatioWithSpeedup(figure.ratio),
+        figure.target?.text ?? "",
+        figure.target ? (figure.target.met ? "met" : "NOT MET") : "",
+      ]);
+      if (figure.target && !figure.target.met) notes.push(`${figure.id}: ${figure.target.verdict}`);
+      if (figure.values.maxAbsDifference !== undefined) notes.push(`${figure.id}: max abs difference ${figure.values.maxAbsDifference.toExponential(2)}`);
+      for (const note of figure.notes) notes.push(`${figure.id}: ${note}`);
+    }
+  }
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
+  const line = (cells: string[]) => cells.map((cell, column) => pad(cell, widths[column])).join("  ").trimEnd();
+  const { machine } = report;
+  return [
+    `npm run bench — ${report.startedAt} — ${machine.cpus}× ${machine.cpuModel}, node ${machine.node}, load average ${machine.loadAverage.map((l) => l.toFixed(2)).join(" ")}`,
+    "ratio = project / reference (median of interleaved trials); below 1 means the project is faster",
+    "",
+    line(header),
+    line(widths.map((w) => "-".repeat(w))),
+    ...rows.map(line),
+    "",
+    ...notes.map((note) => `- ${note}`),
+  ].join("\n");
+}
