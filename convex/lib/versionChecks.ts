@@ -9,6 +9,14 @@ export const VERSION_NAME_MAX_LENGTH = 100;
 export const VERSION_NOTES_MAX_LENGTH = 2000;
 export const REASON_MAX_LENGTH = 500;
 export const CLASS_NAME_MAX_LENGTH = 100;
+/**
+ * Convex arrays hold at most 8192 values and documents 1 MiB: the class list
+ * is stored in the version's summary and every classification stores one
+ * probability per class, and the input dim is the length of every feature
+ * array a client sends. Far beyond any classifier this product serves.
+ */
+export const MAX_CLASSES = 1000;
+export const MAX_INPUT_DIM = 8192;
 
 /** Problems with a free-text field, or an empty list. `value` should already be trimmed. */
 export function checkText(field: string, value: string, maxLength: number, required: boolean): string[] {
@@ -40,6 +48,8 @@ export function checkDecodedModel(model: MlpModel): string[] {
       }
     }
   });
+  if (model.classes.length > MAX_CLASSES) problems.push(`the model has ${model.classes.length} classes; the limit is ${MAX_CLASSES}`);
+  if (model.input.dim > MAX_INPUT_DIM) problems.push(`input.dim is ${model.input.dim}; the limit is ${MAX_INPUT_DIM} features (Convex's array limit)`);
   const seen = new Map<string, number>();
   model.classes.forEach((name, index) => {
     if (name.trim().length === 0) problems.push(`classes[${index}] is empty`);
