@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   classDistribution,
@@ -96,5 +97,28 @@ describe("distributionDrift", () => {
         "countsA[1] must be a finite count ≥ 0, got NaN",
       ]);
     }
+  });
+});
+
+describe("invariants on random counts", () => {
+  it("keeps Jensen–Shannon in [0, 1], symmetric, with per-class terms ≥ 0 summing to the total", () => {
+    const pair = fc.integer({ min: 1, max: 8 }).chain((length) => fc.tuple(fc.array(fc.nat(50), { minLength: length, maxLength: length }), fc.array(fc.nat(50), { minLength: length, maxLength: length })));
+    fc.assert(
+      fc.property(pair, ([countsA, countsB]) => {
+        const report = distributionDrift(countsA.map(String), countsA, countsB);
+        if (report.jensenShannon === null) {
+          expect(countsA.every((count) => count === 0) || countsB.every((count) => count === 0)).toBe(true);
+          return;
+        }
+        expect(report.jensenShannon).toBeGreaterThanOrEqual(0);
+        expect(report.jensenShannon).toBeLessThanOrEqual(1);
+        expect(jensenShannonDivergence(countsB, countsA)).toBeCloseTo(report.jensenShannon, 12);
+        const terms = report.perClass.map((entry) => entry.jensenShannon ?? Number.NaN);
+        expect(terms.every((term) => term >= -1e-15)).toBe(true);
+        expect(terms.reduce((sum, term) => sum + term, 0)).toBeCloseTo(report.jensenShannon, 12);
+        expect(report.psi).toBeGreaterThanOrEqual(0);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   agreementRate,
@@ -307,6 +308,41 @@ describe("evaluatePromotionGate", () => {
   it("refuses reports from different sets", () => {
     expect(() => evaluatePromotionGate(reportWith([1, 1]), evaluateClassifier({ trueLabels: [0], predictions: predictionsOf([0]), classCount: 2 }))).toThrow(
       "must come from the same set",
+    );
+  });
+});
+
+describe("invariants on random inputs", () => {
+  const items = fc.integer({ min: 1, max: 5 }).chain((classCount) =>
+    fc.record({
+      classCount: fc.constant(classCount),
+      rows: fc.array(
+        fc.record({ truth: fc.integer({ min: 0, max: classCount - 1 }), a: fc.integer({ min: 0, max: classCount - 1 }), b: fc.integer({ min: 0, max: classCount - 1 }), confidence: fc.double({ min: 0, max: 1, noNaN: true }) }),
+        { maxLength: 40 },
+      ),
+    }),
+  );
+
+  it("keeps every metric in range and consistent with the confusion matrix", () => {
+    fc.assert(
+      fc.property(items, ({ classCount, rows }) => {
+        const trueLabels = rows.map((row) => row.truth);
+        const predictionsA = rows.map((row) => ({ labelIndex: row.a, confidence: row.confidence }));
+        const predictionsB = rows.map((row) => ({ labelIndex: row.b, confidence: row.confidence }));
+        const comparison = compareVersions({ trueLabels, classCount, predictionsA, predictionsB });
+        const report = comparison.a;
+        expect(report.confusion.flat().reduce((sum, count) => sum + count, 0)).toBe(rows.length);
+        expect(report.perClass.reduce((sum, metrics) => sum + metrics.support, 0)).toBe(rows.length);
+        const rates = [report.accuracy, report.macroF1, report.expectedCalibrationError, comparison.agreementRate];
+        if (rows.length === 0) expect(rates).toEqual([null, null, null, null]);
+        for (const value of [...rates.filter((rate) => rate !== null), comparison.mcnemar.pValue]) {
+          expect(value).toBeGreaterThanOrEqual(0);
+          expect(value).toBeLessThanOrEqual(1);
+        }
+        expect(comparison.mcnemar.b - comparison.mcnemar.c).toBe(report.correctCount - comparison.b.correctCount);
+        expect(comparison.disagreementCount).toBe(rows.filter((row) => row.a !== row.b).length);
+      }),
+      { numRuns: 200 },
     );
   });
 });
