@@ -79,6 +79,31 @@ describe("CLIP in Chromium", () => {
     expectNoRequestLeftLocalhost(session);
   });
 
+  it("does not download the model again on a second visit: it comes from the browser's cache", async () => {
+    const modelRequests = () => session.requests.filter((url) => url.includes("/demo-models/"));
+    expect(modelRequests().some((url) => url.endsWith("/onnx/vision_model_quantized.onnx"))).toBe(true);
+    const before = modelRequests().length;
+    const page = await session.context.newPage();
+    try {
+      await page.goto(new URL("tests/fixtures/images/fog/fog-1.png", session.appUrl).href);
+      const length = await page.evaluate(async (base64: string) => {
+        const importModule = new Function("path", "return import(path)") as (path: string) => Promise<ExtractorModule>;
+        const { createClipExtractor } = await importModule("/src/composables/useClipExtractor.ts");
+        const extractor = createClipExtractor();
+        try {
+          const bytes = Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
+          return (await extractor.extract(new Blob([bytes], { type: "image/png" }))).length;
+        } finally {
+          extractor.dispose();
+        }
+      }, (await readFile(join(fixtureImagesDir, "fog", "fog-1.png"))).toString("base64"));
+      expect(length).toBe(512);
+      expect(modelRequests().slice(before)).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
   it("names the missing file when the model is absent, whether the server says 404 or serves its index.html", async () => {
     const messages = await session.page.evaluate(async () => {
       const importModule = new Function("path", "return import(path)") as (path: string) => Promise<ExtractorModule>;
