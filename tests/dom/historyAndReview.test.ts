@@ -1,0 +1,115 @@
+import { describe, expect, it } from "vitest";
+import { flushPromises } from "@vue/test-utils";
+import HistoryPage from "../../src/pages/HistoryPage.vue";
+import ReviewPage from "../../src/pages/ReviewPage.vue";
+import { FakeBackend } from "./fakeBackend";
+import { mountWithBackend, userWithRole } from "./mountWithBackend";
+
+function picture(id: number, fields: Record<string, unknown> = {}) {
+  return {
+    _id: `pictures:${id}`,
+    _creationTime: Date.UTC(2026, 10, 27, 8, id),
+    uploaderId: "users:1",
+    fileName: `photo-${id}.jpg`,
+    contentType: "image/jpeg",
+    storageMode: "full",
+    imageUrl: null,
+    status: "classified",
+    attempts: 1,
+    label: "cat",
+    confidence: 0.9,
+    labelled: false,
+    ...fields,
+  };
+}
+
+function detail(row: ReturnType<typeof picture>) {
+  return {
+    picture: row,
+    result: { label: row.label, confidence: row.confidence, top: [{ label: row.label, probability: row.confidence }], versionId: "modelVersions:1", versionNumber: 1, versionName: "base" },
+    classes: ["cat", "dog"],
+    label: null,
+  };
+}
+
+describe("HistoryPage", () => {
+  it("passes the filters to pictures.list and pages with cursors", async () => {
+    const backend = new FakeBackend().on("pictures:list", ({ paginationOpts }: { paginationOpts: { cursor: string | null } }) =>
+      paginationOpts.cursor === null
+        ? { page: [picture(1), picture(2, { labelled: true, confirmedLabel: "dog" })], isDone: false, continueCursor: "cursor-2" }
+        : { page: [picture(3, { status: "failed", error: "no active model version", label: undefined, confidence: undefined })], isDone: true, continueCursor: "end" },
+    );
+    const { wrapper } = await mountWithBackend(HistoryPage, backend, { user: userWithRole("labeller"), path: "/history" });
+    const rows = () => wrapper.findAll('table[aria-label="Pictures"] tbody tr').map((row) => row.findAll("td").map((cell) => cell.text()));
+    expect(rows()[1]).toEqual(["photo-2.jpg", "2026-11-27 08:02 UTC", "classified", "cat", "90.0%", "dog"]);
+
+    await wrapper.findAll("button").find((button) => button.text() === "Next")!.trigger("click");
+    await flushPromises();
+    expect(rows()[0][2]).toMatch(/^failed\s*no active model version$/);
+    expect(wrapper.text()).toContain("Page 2");
+
+    await wrapper.find('input[type="search"]').setValue("dog");
+    await wrapper.findAll("select")[0].setValue("no");
+    const [from, to] = wrapper.findAll('input[type="date"]');
+    await from.setValue("2026-11-01");
+    await to.setValue("2026-11-27");
+    await flushPromises();
+    const last = backend.activeSubscriptions("pictures:list")[0].args;
+    expect(last).toEqual({
+      filter: { label: "dog", versionId: undefined, labelled: false, from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 10, 28) - 1 },
+      paginationOpts: { numItems: 25, cursor: null },
+    });
+    expect(wrapper.text()).toContain("Page 1");
+  });
+
+  it("refuses a date range that ends before it starts", async () => {
+    const backend = new FakeBackend().on("pictures:list", { page: [], isDone: true, continueCursor: "" });
+    const { wrapper } = await mountWithBackend(HistoryPage, backend, { user: userWithRole("labeller"), path: "/history" });
+    const [from, to] = wrapper.findAll('input[type="date"]');
+    await from.setValue("2026-11-20");
+    await to.setValue("2026-11-10");
+    await flushPromises();
+    expect(wrapper.find('[role="alert"]').text()).toBe("The start date is after the end date.");
+    expect(backend.activeSubscriptions("pictures:list")).toHaveLength(0);
+  });
+
+  it("opens the picture named in ?picture= (from a comparison's disagreement list)", async () => {
+    const row = picture(42, { fileName: "fox-or-dog.jpg" });
+    const backend = new FakeBackend()
+      .on("pictures:list", { page: [], isDone: true, continueCursor: "" })
+      .on("pictures:get", detail(row));
+    const { wrapper } = await mountWithBackend(HistoryPage, backend, { user: userWithRole("admin"), path: "/history?picture=pictures:42" });
+    expect(wrapper.find('article[aria-label="Result for fox-or-dog.jpg"]').exists()).toBe(true);
+  });
+});
+
+describe("ReviewPage", () => {
+  it("shows the least confident picture first and moves on once it is labelled", async () => {
+    let queue = [picture(5, { confidence: 0.31 }), picture(6, { confidence: 0.44 })];
+    const backend = new FakeBackend()
+      .on("pictures:reviewQueue", () => queue)
+      .on("pictures:get", ({ pictureId }: { pictureId: string }) => detail(queue.find((row) => row._id === pictureId) ?? picture(0)))
+      .on("labels:set", ({ pictureId }: { pictureId: string }) => {
+        queue = queue.filter((row) => row._id !== pictureId);
+        return { verdict: "corrected" };
+      });
+    const { wrapper } = await mountWithBackend(ReviewPage, backend, { user: userWithRole("labeller"), path: "/review" });
+    expect(backend.activeSubscriptions("pictures:reviewQueue")[0].args).toEqual({ limit: 50 });
+    expect(wrapper.findAll('table[aria-label="Pictures to review"] tbody tr').map((row) => row.text())).toEqual([
+      "photo-5.jpgcat31.0%",
+      "photo-6.jpgcat44.0%",
+    ]);
+    const card = wrapper.find('article[aria-label="Result for photo-5.jpg"]');
+    await card.trigger("keydown", { key: "2" });
+    await flushPromises();
+
+    expect(backend.callsTo("labels:set")[0].args).toEqual({ pictureId: "pictures:5", label: "dog" });
+    expect(wrapper.find('article[aria-label="Result for photo-6.jpg"]').exists()).toBe(true);
+  });
+
+  it("says when there is nothing to review", async () => {
+    const backend = new FakeBackend().on("pictures:reviewQueue", []);
+    const { wrapper } = await mountWithBackend(ReviewPage, backend, { user: userWithRole("labeller"), path: "/review" });
+    expect(wrapper.text()).toContain("Nothing to review");
+  });
+});

@@ -1,0 +1,113 @@
+import { describe, expect, it } from "vitest";
+import { flushPromises } from "@vue/test-utils";
+import SettingsPage from "../../src/pages/SettingsPage.vue";
+import { FakeBackend } from "./fakeBackend";
+import { mountWithBackend, userWithRole } from "./mountWithBackend";
+
+const featureDim = 4;
+
+function adminBackend() {
+  return new FakeBackend()
+    .on("settings:get", {
+      privacyMode: "full",
+      clipModelId: "Xenova/clip-vit-base-patch32",
+      featureDim,
+      promotion: { maxAccuracyDrop: 0.02, minPerClassRecall: 0.5, maxPerClassRecallDrop: 0.1 },
+    })
+    .on("settings:update", (patch: unknown) => patch)
+    .on("users:list", [
+      { _id: "users:1", email: "admin@example.com", name: null, role: "admin" },
+      { _id: "users:2", email: "new@example.com", name: null, role: null },
+    ])
+    .on("users:setRole", null)
+    .on("labelledSet:summary", { total: 0, bySource: { picture: 0, import: 0 }, labels: [], imports: [] })
+    .on("labelledSet:importItems", ({ items }: { items: unknown[] }) => ({
+      importId: "labelledImports:1",
+      added: items.length,
+      importItemCount: items.length,
+      labelsUnknownToActive: [],
+    }));
+}
+
+async function mountSettings(backend: FakeBackend) {
+  const { wrapper } = await mountWithBackend(SettingsPage, backend, { user: userWithRole("admin"), path: "/settings" });
+  const pickJsonl = async (name: string, content: string) => {
+    const input = wrapper.find('form[aria-label="Import a labelled set"] input[type="file"]');
+    const file = new File([content], name);
+    Object.defineProperty(file, "text", { value: async () => content });
+    Object.defineProperty(input.element, "files", { value: [file], configurable: true });
+    await input.trigger("change");
+    await flushPromises();
+  };
+  return { wrapper, pickJsonl };
+}
+
+const line = (label: string, value = 0.5) => JSON.stringify({ features: Array(featureDim).fill(value), label, file: `${label}/x.jpg` });
+
+describe("SettingsPage", () => {
+  it("saves the privacy mode and gate thresholds", async () => {
+    const backend = adminBackend();
+    const { wrapper } = await mountSettings(backend);
+    await wrapper.find('input[type="radio"][value="thumbnail"]').setValue(true);
+    await wrapper.find('form[aria-label="Deployment settings"]').trigger("submit");
+    await flushPromises();
+    expect(backend.callsTo("settings:update")[0].args).toEqual({
+      privacyMode: "thumbnail",
+      promotion: { maxAccuracyDrop: 0.02, minPerClassRecall: 0.5, maxPerClassRecallDrop: 0.1 },
+    });
+  });
+
+  it("gives a user a role", async () => {
+    const backend = adminBackend();
+    const { wrapper } = await mountSettings(backend);
+    await wrapper.find('select[aria-label="Role of new@example.com"]').setValue("labeller");
+    await flushPromises();
+    expect(backend.callsTo("users:setRole")[0].args).toEqual({ userId: "users:2", role: "labeller" });
+  });
+
+  it("imports a labelled set in chunks of at most 200 items", async () => {
+    const backend = adminBackend();
+    const { wrapper, pickJsonl } = await mountSettings(backend);
+    const lines = Array.from({ length: 450 }, (_, index) => line(index % 2 === 0 ? "cat" : "dog"));
+    await pickJsonl("march.jsonl", lines.join("\n") + "\n");
+    expect(wrapper.text()).toContain("450 items ready to import.");
+
+    await wrapper.find('form[aria-label="Import a labelled set"]').trigger("submit");
+    await flushPromises();
+    const calls = backend.callsTo("labelledSet:importItems");
+    expect(calls.map((call) => call.args.items.length)).toEqual([200, 200, 50]);
+    expect(calls.every((call) => call.args.name === "march")).toBe(true);
+    expect(calls[0].args.items[0]).toEqual({ features: [0.5, 0.5, 0.5, 0.5], label: "cat" });
+    expect(wrapper.find('form[aria-label="Import a labelled set"] [role="status"]').text()).toBe('Imported 450 items as "march".');
+  });
+
+  it("lists every bad line and imports nothing", async () => {
+    const backend = adminBackend();
+    const { wrapper, pickJsonl } = await mountSettings(backend);
+    await pickJsonl("bad.jsonl", [line("cat"), "{not json", JSON.stringify({ features: [1, 2], label: "dog" }), JSON.stringify({ features: [1, 2, 3, 4] })].join("\n"));
+    const problems = wrapper.findAll('form[aria-label="Import a labelled set"] ul[aria-label="Problems"] li').map((item) => item.text());
+    expect(problems).toHaveLength(3);
+    expect(problems[0]).toMatch(/^line 2: not valid JSON/);
+    expect(problems[1]).toBe("line 3: features has 2 values; expected 4");
+    expect(problems[2]).toMatch(/^line 4: expected \{"features": number\[\], "label": string\}; label: /);
+    await wrapper.find('form[aria-label="Import a labelled set"]').trigger("submit");
+    await flushPromises();
+    expect(backend.callsTo("labelledSet:importItems")).toEqual([]);
+  });
+
+  it("says how far an import got when the server refuses a chunk", async () => {
+    let calls = 0;
+    const backend = adminBackend().on("labelledSet:importItems", ({ items }: { items: unknown[] }) => {
+      calls += 1;
+      if (calls === 2) throw new Error('Uncaught ConvexError: Labelled items not imported: items[3].label "zebra" is not a class of any model version.');
+      return { importId: "labelledImports:1", added: items.length, importItemCount: items.length, labelsUnknownToActive: [] };
+    });
+    const { wrapper, pickJsonl } = await mountSettings(backend);
+    await pickJsonl("set.jsonl", Array.from({ length: 300 }, () => line("cat")).join("\n"));
+    await wrapper.find('form[aria-label="Import a labelled set"]').trigger("submit");
+    await flushPromises();
+    expect(wrapper.find('form[aria-label="Import a labelled set"] [role="alert"]').text()).toBe(
+      'Import stopped after 200 of 300 items: Labelled items not imported: items[3].label "zebra" is not a class of any model version.',
+    );
+  });
+});
