@@ -3,9 +3,11 @@
  * A public function without an entry in `matrix` fails the completeness test,
  * so the matrix grows with the API.
  *
- * "Allowed" means the role check let the call through: the call may still fail
- * for other reasons (the sample arguments point at nothing), but never with an
- * access error. "Denied" means it failed with the access error.
+ * "Allowed" means the call reached the function's own logic: it succeeded or
+ * was refused by the handler with a ConvexError (the sample arguments may point
+ * at nothing usable), never with an access error, an argument-validator error
+ * (which would mean the sample arguments never reached the role check) or an
+ * unexpected crash. "Denied" means it failed with the access error.
  */
 import { beforeAll, describe, expect, test } from "vitest";
 import { ConvexError } from "convex/values";
@@ -42,12 +44,19 @@ function isAccessDenied(error: unknown): boolean {
   return /access_denied|Not signed in|no role yet|This needs/.test(message);
 }
 
+/** A refusal from the function's own logic, as opposed to a validator error or a crash. */
+function isHandlerRefusal(error: unknown): boolean {
+  if (!(error instanceof ConvexError)) return false;
+  const message = error.message;
+  return !/ArgumentValidationError|Validator error/.test(message);
+}
+
 async function callAs(t: Backend, caller: Caller, name: string, kind: "query" | "mutation" | "action", args: unknown) {
   const client = caller === "anonymous" ? t : (await asUser(t, caller === "pending" ? null : caller)).client;
-  const ref = name as never;
-  if (kind === "query") return client.query(ref, args as never);
-  if (kind === "mutation") return client.mutation(ref, args as never);
-  return client.action(ref, args as never);
+  // The matrix addresses functions by name ("models:listVersions"), which
+  // convex-test accepts in place of a typed reference.
+  const call = client as unknown as Record<typeof kind, (ref: string, args: unknown) => Promise<unknown>>;
+  return call[kind](name, args);
 }
 
 const callers: Caller[] = ["anonymous", "pending", "labeller", "analyst", "admin"];
@@ -75,9 +84,12 @@ describe("role matrix", () => {
           error = e;
         }
         const denied = error !== null && isAccessDenied(error);
-        expect(denied ? "deny" : "allow", `${name} as ${caller}: ${error instanceof Error ? error.message : "no error"}`).toBe(
-          entry.allowed.includes(caller) ? "allow" : "deny",
-        );
+        const described = `${name} as ${caller}: ${error instanceof Error ? `${error.constructor.name}: ${error.message}` : "no error"}`;
+        expect(denied ? "deny" : "allow", described).toBe(entry.allowed.includes(caller) ? "allow" : "deny");
+        if (!denied && error !== null) {
+          const expected = isHandlerRefusal(error) || (entry.refusal !== undefined && entry.refusal.test(String(error)));
+          expect(expected, `allowed, but not through the handler: ${described}`).toBe(true);
+        }
       }
     });
   }

@@ -7,6 +7,8 @@ export interface MatrixEntry {
   allowed: Caller[];
   /** Sample arguments that satisfy the validators; may reference rows seeded in `t`. */
   args?: Record<string, unknown> | ((t: Backend) => Promise<Record<string, unknown>> | Record<string, unknown>);
+  /** A refusal an allowed caller may get that is not a ConvexError (a library's own error). */
+  refusal?: RegExp;
 }
 
 const everyone: Caller[] = ["anonymous", "pending", "labeller", "analyst", "admin"];
@@ -62,7 +64,7 @@ const dayRange = { from: "2026-01-01", to: "2026-01-31" };
 
 export const matrix: Record<string, MatrixEntry> = {
   // Convex Auth's own endpoints are open by design: they are how one signs in.
-  "auth:signIn": { allowed: everyone, args: { provider: "password", params: { email: "x@example.com", password: "short", flow: "signIn" } } },
+  "auth:signIn": { allowed: everyone, args: { provider: "password", params: { email: "x@example.com", password: "short", flow: "signIn" } }, refusal: /InvalidAccountId/ },
   "auth:signOut": { allowed: everyone },
   "auth:isAuthenticated": { allowed: everyone },
   "users:me": { allowed: everyone },
