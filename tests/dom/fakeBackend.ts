@@ -5,7 +5,7 @@ type Handler = (args: any) => unknown;
 
 interface Subscription {
   name: string;
-  args: unknown;
+  args: any;
   callback: (result: any) => unknown;
   onError?: (error: Error) => unknown;
   active: boolean;
