@@ -67,19 +67,44 @@ function toByte(value: number): number {
   return value <= 0 ? 0 : value >= 255 ? 255 : Math.round(value);
 }
 
+/**
+ * The hot loop of the resize (a 12-megapixel photo is ~150M multiply-adds):
+ * one pass over the taps accumulates every channel, on a monomorphic
+ * Uint8Array source.
+ */
 function resizeHorizontally(source: RgbPixels, width: number): RgbPixels {
   const { channels, height } = source;
+  const input = source.data instanceof Uint8Array ? source.data : new Uint8Array(source.data.buffer, source.data.byteOffset, source.data.length);
   const taps = computeTaps(source.width, width);
   const data = new Uint8Array(width * height * channels);
+  const accumulators = new Float64Array(channels);
   for (let y = 0; y < height; y++) {
     const row = y * source.width * channels;
+    let target = y * width * channels;
     for (let x = 0; x < width; x++) {
-      const first = taps.start[x];
       const base = x * taps.maxTaps;
-      for (let c = 0; c < channels; c++) {
-        let sum = 0;
-        for (let k = 0; k < taps.count[x]; k++) sum += taps.weights[base + k] * source.data[row + (first + k) * channels + c];
-        data[(y * width + x) * channels + c] = toByte(sum);
+      const count = taps.count[x];
+      let pixel = row + taps.start[x] * channels;
+      if (channels === 3) {
+        let r = 0;
+        let g = 0;
+        let b = 0;
+        for (let k = 0; k < count; k++, pixel += 3) {
+          const weight = taps.weights[base + k];
+          r += weight * input[pixel];
+          g += weight * input[pixel + 1];
+          b += weight * input[pixel + 2];
+        }
+        data[target++] = toByte(r);
+        data[target++] = toByte(g);
+        data[target++] = toByte(b);
+      } else {
+        accumulators.fill(0);
+        for (let k = 0; k < count; k++, pixel += channels) {
+          const weight = taps.weights[base + k];
+          for (let c = 0; c < channels; c++) accumulators[c] += weight * input[pixel + c];
+        }
+        for (let c = 0; c < channels; c++) data[target++] = toByte(accumulators[c]);
       }
     }
   }
