@@ -85,11 +85,12 @@ function labellerBackend(privacyMode: "full" | "thumbnail" | "none" = "full") {
 const image = (name: string) => new File([new Uint8Array([0xff, 0xd8, 0xff, 0xe0])], name, { type: "image/jpeg" });
 const stored: StoredImage = { blob: new Blob(["jpeg"], { type: "image/jpeg" }), width: 640, height: 480 };
 
-async function mountLabelPage(backend: FakeBackend, pipeline: ImagePipeline) {
+async function mountLabelPage(backend: FakeBackend, pipeline: ImagePipeline, attachTo?: HTMLElement) {
   const mounted = await mountWithBackend(LabelPage, backend, {
     user: userWithRole("labeller"),
     path: "/label",
     provide: { [imagePipelineKey as symbol]: pipeline },
+    attachTo,
   });
   const pick = async (...files: File[]) => {
     const input = mounted.wrapper.find('input[type="file"]');
@@ -279,5 +280,33 @@ describe("upload queue on the label page", () => {
     await flushPromises();
     expect(page.wrapper.find('progress[aria-label="CLIP model download"]').exists()).toBe(false);
     expect(page.wrapper.text()).toContain("CLIP model loading failed: network down");
+  });
+
+  it("moves the focus to the next result waiting for a label", async () => {
+    const { backend, classify } = labellerBackend();
+    backend.on("labels:set", { verdict: "accepted" });
+    const { pipeline, calls } = controllablePipeline();
+    const host = document.body.appendChild(document.createElement("div"));
+    const page = await mountLabelPage(backend, pipeline, host);
+
+    await page.pick(image("a.jpg"), image("b.jpg"));
+    for (const index of [0, 1]) {
+      calls.check[index].resolve();
+      await flushPromises();
+      calls.prepare[index].resolve(stored);
+      await flushPromises();
+      calls.extract[index].resolve(new Float32Array(512));
+      await flushPromises();
+      classify.pending[index].resolve(classificationResult);
+      await flushPromises();
+    }
+    const cards = page.wrapper.findAll("article.result-card");
+    expect(cards).toHaveLength(2);
+    (cards[0].element as HTMLElement).focus();
+    await cards[0].trigger("keydown", { key: "a" });
+    await flushPromises();
+    expect(document.activeElement).toBe(cards[1].element);
+    page.wrapper.unmount();
+    host.remove();
   });
 });
