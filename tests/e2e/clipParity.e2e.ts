@@ -29,6 +29,9 @@ async function testImages(): Promise<Array<BrowserImage & { bytes: Buffer }>> {
     { name: "fog-3.png", type: "image/png", bytes: await readFile(join(fixtureImagesDir, "fog", "fog-3.png")) },
     { name: "lava-224.png", type: "image/png", bytes: await raw().resize(224, 224, { fit: "fill" }).png().toBuffer() },
     { name: "lava-1000x700.png", type: "image/png", bytes: await raw().resize(1000, 700, { fit: "fill" }).png().toBuffer() },
+    { name: "lava.jpg", type: "image/jpeg", bytes: await raw().resize(640, 480).jpeg({ quality: 90 }).toBuffer() },
+    // EXIF orientation 6 (rotate 90°): both sides must apply it.
+    { name: "lava-rotated.jpg", type: "image/jpeg", bytes: await raw().resize(640, 480).jpeg({ quality: 90 }).withMetadata({ orientation: 6 }).toBuffer() },
   ];
   return images.map((image) => ({ ...image, base64: image.bytes.toString("base64") }));
 }
@@ -67,6 +70,8 @@ describe("CLIP in Chromium", () => {
     expect(browser.fraction).toBe(1);
     const node = await createNodeClipExtractor({ modelDir: tinyClipModelDir, dtype: "q8" });
     try {
+      const [upright, rotated] = await node.extractBatch(images.slice(-2).map((image) => image.bytes));
+      expect(Math.max(...upright.map((value, k) => Math.abs(value - rotated[k]))), "EXIF rotation is applied").toBeGreaterThan(0.05);
       for (const [i, image] of images.entries()) {
         const expected = await node.extract(image.bytes);
         expect(browser.features[i]).toHaveLength(512);

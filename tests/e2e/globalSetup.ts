@@ -15,7 +15,14 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const demo = await startDemo({ appPort: 0, backendPort: 0, logLevel: "warn", faultInjection: true });
+  const demo = await startDemo({
+    appPort: 0,
+    backendPort: 0,
+    // E2E_VITE_LOG_LEVEL=info shows Vite's dependency optimisation and reloads when a journey flakes.
+    logLevel: process.env.E2E_VITE_LOG_LEVEL === "info" ? "info" : "warn",
+    faultInjection: true,
+    watch: false,
+  });
   const browserServer = await chromium.launchServer({
     executablePath: CHROMIUM_PATH,
     args: chromiumArgs(),

@@ -20,6 +20,8 @@ export interface JourneySession {
   page: Page;
   /** Every URL requested so far, in order. */
   requests: string[];
+  /** Every backend function the app called, e.g. "mutation models:generateUploadUrl", in order. */
+  calls: string[];
   appUrl: string;
   close(): Promise<void>;
 }
@@ -46,10 +48,39 @@ export async function openSession(): Promise<JourneySession> {
   const appUrl = inject("appUrl");
   const context = await (await connectBrowser()).newContext({ acceptDownloads: true, viewport: { width: 1280, height: 860 } });
   const requests: string[] = [];
+  const calls: string[] = [];
   // Context-level, so requests from web workers (CLIP model files, wasm) are recorded too.
-  context.on("request", (request) => requests.push(request.url()));
+  context.on("request", (request) => {
+    requests.push(request.url());
+    const kind = /\/api\/(query|mutation|action)$/.exec(new URL(request.url()).pathname)?.[1];
+    if (kind) calls.push(`${kind} ${(JSON.parse(request.postData() ?? "{}") as { path?: string }).path}`);
+    else if (new URL(request.url()).pathname === "/api/storage/upload") calls.push("upload");
+  });
   const page = await context.newPage();
-  return { context, page, requests, appUrl, close: () => context.close() };
+  return { context, page, requests, calls, appUrl, close: () => context.close() };
+}
+
+/** The signed-in user's demo session token, as the app stored it. */
+export async function sessionToken(page: Page): Promise<string> {
+  const token = await page.evaluate(() => localStorage.getItem("clipDashboard.authToken"));
+  if (!token) throw new Error("No session token in localStorage: sign in first.");
+  return token;
+}
+
+/** Calls a backend function the way the app does (same origin, same token), to see what the server answers. */
+export async function callAsPage(page: Page, kind: "query" | "mutation" | "action", path: string, args: Record<string, unknown>) {
+  const token = await sessionToken(page);
+  return page.evaluate(
+    async ({ kind, path, args, token }) => {
+      const response = await fetch(`/api/${kind}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+        body: JSON.stringify({ path, args }),
+      });
+      return (await response.json()) as { status: string; value?: unknown; errorMessage?: string; errorData?: { code?: string; message?: string } };
+    },
+    { kind, path, args, token },
+  );
 }
 
 /** Signs in through the demo's role picker and waits for the role's home page. */

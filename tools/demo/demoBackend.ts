@@ -73,8 +73,10 @@ export interface DemoBackend {
 export interface DemoFaults {
   /** Deletes the active version's weights file from storage; returns that version's number. */
   deleteActiveWeights(): Promise<number>;
-  /** Stores the deleted bytes again and points their version at them. */
-  restoreDeletedWeights(): Promise<void>;
+  /** Leaves the deployment without an active version, as before the first activation; returns the number it had. */
+  clearActiveVersion(): Promise<number>;
+  /** Undoes both: stores deleted bytes again (pointing their version at them) and re-activates a cleared version if none is active. */
+  restore(): Promise<void>;
 }
 
 export interface CreateDemoBackendOptions {
@@ -269,6 +271,7 @@ export async function createDemoBackend(options: CreateDemoBackendOptions = {}):
   }
 
   const deletedWeights: Array<{ versionId: Id<"modelVersions">; bytes: ArrayBuffer }> = [];
+  let clearedActiveId: Id<"modelVersions"> | null = null;
   const faults: DemoFaults = {
     async deleteActiveWeights() {
       const deleted = await t.run(async (ctx) => {
@@ -285,11 +288,31 @@ export async function createDemoBackend(options: CreateDemoBackendOptions = {}):
       bump();
       return deleted.number;
     },
-    async restoreDeletedWeights() {
+    async clearActiveVersion() {
+      const cleared = await t.run(async (ctx) => {
+        const deployment = await ctx.db.query("deployment").first();
+        const version = deployment?.activeVersionId ? await ctx.db.get(deployment.activeVersionId) : null;
+        if (!deployment || !version) throw new DemoRequestError(400, "No version is active already.");
+        await ctx.db.patch(deployment._id, { activeVersionId: undefined });
+        return { versionId: version._id, number: version.number };
+      });
+      clearedActiveId = cleared.versionId;
+      bump();
+      return cleared.number;
+    },
+    async restore() {
       for (const { versionId, bytes } of deletedWeights.splice(0)) {
         await t.run(async (ctx) => {
           const storageId = await ctx.storage.store(new Blob([bytes]));
           await ctx.db.patch(versionId, { storageId });
+        });
+      }
+      const reactivate = clearedActiveId;
+      clearedActiveId = null;
+      if (reactivate) {
+        await t.run(async (ctx) => {
+          const deployment = await ctx.db.query("deployment").first();
+          if (deployment && deployment.activeVersionId === undefined) await ctx.db.patch(deployment._id, { activeVersionId: reactivate });
         });
       }
       bump();

@@ -1,8 +1,8 @@
 /**
  * Demo data, put in through the project's real public functions so the demo
  * starts in a state the product itself could have reached: settings, two
- * weights versions (the first active since a week ago), the labelled set, and
- * pictures classified over the past week with a few labels.
+ * weights versions (the first active for two weeks), the labelled set, and
+ * pictures classified over the past two weeks with a few labels.
  */
 import { readdir, readFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
@@ -43,8 +43,8 @@ export interface DemoSeedSummary {
 export const DEMO_WEIGHTS_FILES = ["demo-mlp.json", "demo-mlp-v2.json"] as const;
 export const DEMO_LABELLED_SET_FILE = "labelled-set.jsonl";
 const LABELLED_CHUNK = 200;
-/** Pictures are spread over this many days, ending today. */
-const SEEDED_DAYS = 7;
+/** Pictures are spread over this many days, ending today: two weeks fill both of the analytics page's default drift windows. */
+const SEEDED_DAYS = 14;
 
 export class DemoSeedError extends Error {
   constructor(file: string, problem: string) {
@@ -94,8 +94,8 @@ export async function seedDemo(context: DemoSeedContext, options: DemoSeedOption
   const [first, second] = await Promise.all(DEMO_WEIGHTS_FILES.map((fileName) => readDemoWeights(join(weightsDir, fileName))));
   const clipMatches = first.input.clipModel === clipModelId;
 
-  // A week ago: the first version goes live, so the analyst's charts have history behind them.
-  await context.atTimeOffset(-7 * dayMs, async () => {
+  // Before the first seeded picture: the first version goes live, so the analyst's charts have history behind them.
+  await context.atTimeOffset(-SEEDED_DAYS * dayMs, async () => {
     await context.callAs("admin", "mutation", "settings:update", { clipModelId });
     summary.versionIds.push(await registerVersion(context, first, "Demo weights, first training run."));
     if (clipMatches) {

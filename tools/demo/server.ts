@@ -9,7 +9,7 @@
  *   GET  /api/storage/file/<sha256> the bytes behind a getUrl URL
  *   POST /api/demo/signIn           {role} → {token, refreshToken, userId, role}
  *   GET  /api/demo/health           {version}
- *   POST /api/demo/faults/deleteActiveWeights | restoreDeletedWeights
+ *   POST /api/demo/faults/deleteActiveWeights | clearActiveVersion | restore
  *                                   only when the backend was created with faultInjection (e2e)
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -156,8 +156,11 @@ async function route(backend: DemoBackend, request: IncomingMessage, response: S
     if (url.pathname === "/api/demo/faults/deleteActiveWeights") {
       return sendJson(response, 200, { versionNumber: await backend.faults.deleteActiveWeights() });
     }
-    if (url.pathname === "/api/demo/faults/restoreDeletedWeights") {
-      await backend.faults.restoreDeletedWeights();
+    if (url.pathname === "/api/demo/faults/clearActiveVersion") {
+      return sendJson(response, 200, { versionNumber: await backend.faults.clearActiveVersion() });
+    }
+    if (url.pathname === "/api/demo/faults/restore") {
+      await backend.faults.restore();
       return sendJson(response, 200, {});
     }
   }

@@ -34,6 +34,8 @@ export interface StartDemoOptions {
   logLevel?: "info" | "warn" | "error" | "silent";
   /** Enables /api/demo/faults/* for the e2e suite. */
   faultInjection?: boolean;
+  /** Reload the page when sources change (default true); the e2e suite turns it off so edits cannot reload a page mid-journey. */
+  watch?: boolean;
 }
 
 export interface RunningDemo {
@@ -114,11 +116,15 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Running
       clearScreen: false,
       logLevel: options.logLevel ?? "info",
       plugins: [demoModelsPlugin(clipModel)],
+      // Scanning every source up front finds all dependencies before the first page
+      // loads; one found later makes Vite re-bundle and reload the page.
+      optimizeDeps: { entries: ["index.html", "src/**/*.{vue,ts}", "!src/**/*.test.ts"] },
       server: {
         host: "127.0.0.1",
         port: options.appPort ?? 5173,
         strictPort: options.appPort === 0 ? false : options.appPort !== undefined,
         proxy: { "/api": { target: server.url } },
+        ...(options.watch === false ? { hmr: false, watch: null } : {}),
       },
     });
     await vite.listen();
