@@ -97,7 +97,7 @@ function describeLoadFailure(error: unknown, config: ResolvedClipConfig): string
   const message = error instanceof Error ? error.message : String(error);
   const htmlUrls = [...htmlFallbackUrls];
   if (htmlUrls.length > 0) {
-    return `model file ${htmlUrls.map((url) => `"${url}"`).join(", ")} is missing: the server answered with an HTML page (usually the app's index.html fallback) instead of the file. Put the model files under ${config.modelHost}${config.modelId}/`;
+    return `model file ${htmlUrls.map((url) => `"${url}"`).join(", ")} is missing: the server answered with an HTML page (usually the app's index.html fallback) instead of the file. Put the model files under ${config.modelHost.replace(/\/?$/, "/")}${config.modelId}/`;
   }
   if (error instanceof ModelFileNotFoundError) {
     const path = /"([^"]+)"/.exec(message)?.[1];
