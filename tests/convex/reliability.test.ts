@@ -6,6 +6,7 @@
  * of every public function's output for weights and full probability vectors.
  */
 import { afterEach, beforeAll, describe, expect, test, vi } from "vitest";
+import fc from "fast-check";
 import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
 import { CLASSIFY_RATE_LIMIT, classificationSteps } from "../../convex/imageClassification";
@@ -146,6 +147,46 @@ describe("classification abuse", () => {
     await labeller.client.action(api.imageClassification.retryClassification, { pictureId: fresh });
     expect(await pictureOf(t, fresh)).toMatchObject({ status: "classified" });
     expect(await classCount(t)).toBe(13);
+  });
+});
+
+describe("classification: any array of numbers", () => {
+  test("ends classified or failed with a reason, never stuck, never an unexpected error, and counts only classified pictures", async () => {
+    const t = makeBackend();
+    await seedActiveVersion(t);
+    const value = fc.oneof(
+      { weight: 8, arbitrary: fc.double({ min: -4, max: 4, noNaN: true }) },
+      { weight: 1, arbitrary: fc.constantFrom(Number.NaN, Infinity, -Infinity, 0, -0, 1e300, -1e300, Number.MIN_VALUE) },
+    );
+    const features = fc.oneof(
+      fc.array(value, { minLength: 512, maxLength: 512 }),
+      fc.integer({ min: 0, max: 1024 }).chain((length) => fc.array(value, { minLength: length, maxLength: length })),
+    );
+    let classified = 0;
+    await fc.assert(
+      fc.asyncProperty(features, async (clipFeatures) => {
+        // A fresh labeller per case keeps the rate limit out of this property.
+        const labeller = await asUser(t, "labeller");
+        const pictureId = await recordPicture(t, labeller.client);
+        let refusal: unknown = null;
+        try {
+          await labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures });
+        } catch (error) {
+          refusal = error;
+        }
+        const picture = await pictureOf(t, pictureId);
+        if (refusal === null) {
+          classified++;
+          expect(picture).toMatchObject({ status: "classified" });
+        } else {
+          expect(String(refusal)).toMatch(/classification_failed/);
+          expect(picture?.status).toBe("failed");
+          expect(picture?.error).toMatch(/Expected 512 CLIP features, got \d+|feature\[\d+\] is not a finite number|features are all zeros/);
+        }
+        expect(await classCount(t)).toBe(classified);
+      }),
+      { numRuns: 25 },
+    );
   });
 });
 
