@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { flushPromises } from "@vue/test-utils";
 import HistoryPage from "../../src/pages/HistoryPage.vue";
 import ReviewPage from "../../src/pages/ReviewPage.vue";
@@ -41,7 +41,7 @@ describe("HistoryPage", () => {
     );
     const { wrapper } = await mountWithBackend(HistoryPage, backend, { user: userWithRole("labeller"), path: "/history" });
     const rows = () => wrapper.findAll('table[aria-label="Pictures"] tbody tr').map((row) => row.findAll("td").map((cell) => cell.text()));
-    expect(rows()[1]).toEqual(["photo-2.jpg", "2026-11-27 08:02 UTC", "classified", "cat", "90.0%", "dog"]);
+    expect(rows()[1]).toEqual(["photo-2.jpg", "2026-11-27 08:02 UTC", "classified", "cat", "90.0%", "dog", "Remove"]);
 
     await wrapper.findAll("button").find((button) => button.text() === "Next")!.trigger("click");
     await flushPromises();
@@ -80,6 +80,30 @@ describe("HistoryPage", () => {
       .on("pictures:get", detail(row));
     const { wrapper } = await mountWithBackend(HistoryPage, backend, { user: userWithRole("admin"), path: "/history?picture=pictures:42" });
     expect(wrapper.find('article[aria-label="Result for fox-or-dog.jpg"]').exists()).toBe(true);
+  });
+});
+
+describe("HistoryPage removal", () => {
+  it("removes a picture after confirmation and shows a refusal", async () => {
+    let rows = [picture(1), picture(2)];
+    const backend = new FakeBackend()
+      .on("pictures:list", () => ({ page: rows, isDone: true, continueCursor: "" }))
+      .on("pictures:remove", ({ pictureId }: { pictureId: string }) => {
+        if (pictureId === "pictures:2") throw new Error("Uncaught ConvexError: only the picture's uploader or an admin may remove it");
+        rows = rows.filter((row) => row._id !== pictureId);
+        return null;
+      });
+    const { wrapper } = await mountWithBackend(HistoryPage, backend, { user: userWithRole("labeller"), path: "/history" });
+    const confirm = vi.spyOn(window, "confirm").mockReturnValue(true);
+
+    await wrapper.find('button[aria-label="Remove photo-1.jpg"]').trigger("click");
+    await flushPromises();
+    expect(confirm).toHaveBeenCalledOnce();
+    expect(wrapper.find('button[aria-label="Remove photo-1.jpg"]').exists()).toBe(false);
+
+    await wrapper.find('button[aria-label="Remove photo-2.jpg"]').trigger("click");
+    await flushPromises();
+    expect(wrapper.find('[role="alert"]').text()).toBe("photo-2.jpg was not removed: only the picture's uploader or an admin may remove it");
   });
 });
 
