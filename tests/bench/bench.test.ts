@@ -6,7 +6,9 @@ import { describe, expect, it } from "vitest";
 import { InferenceSession } from "onnxruntime-node";
 import { mlpProbabilitiesBatch } from "../../convex/lib/mlpForward.ts";
 import type { OutputActivation } from "../../convex/lib/weightsFormat.ts";
+import sharp from "sharp";
 import { measureClassificationAction } from "../../tools/bench/actionStage.ts";
+import { browserFigures, makeBenchImage, ORIGINAL_DESIGN_MS } from "../../tools/bench/browserStage.ts";
 import { quickSettings, runBench, runBenchCli } from "../../tools/bench/bench.ts";
 import { benchFeatures, canonicalJsonText, makeRandomBenchModel } from "../../tools/bench/benchModels.ts";
 import { measureDecode } from "../../tools/bench/decodeStage.ts";
@@ -20,7 +22,7 @@ import type { CliIo } from "../../tools/cliKit.ts";
 const tiny = { trials: 2, minTrialMs: 1, warmupMs: 0 };
 
 function expectWellFormed(figure: BenchFigure) {
-  expect(figure.id).toMatch(/^[a-z]+\.[a-zA-Z]+$/);
+  expect(figure.id).toMatch(/^[a-z]+\.[a-zA-Z0-9]+$/);
   for (const side of [figure.subject, figure.reference]) {
     expect(side.name.length).toBeGreaterThan(0);
     expect(Number.isFinite(side.ms) && side.ms > 0, `${figure.id} ${side.name}: ${side.ms}`).toBe(true);
@@ -144,6 +146,43 @@ describe("stages", () => {
   });
 });
 
+describe("browser stage figures", () => {
+  const result = {
+    crossOriginIsolated: true,
+    hardwareConcurrency: 2,
+    pipelineThreads: 2,
+    bareThreads: 2,
+    pipelineMs: [120, 110, 130],
+    bareMs: [100, 100, 100],
+    pipelineLoadMs: 900,
+    bareLoadMs: 800,
+    decodeMs: [8, 9, 10],
+    preprocessMs: [5, 6, 7],
+  };
+
+  it("pairs each pipeline run with the bare run after it and judges threaded q8 against both targets", () => {
+    const figures = browserFigures({ dtype: "q8", isolated: true, result });
+    expect(figures.map((f) => f.id)).toEqual(["browser.q8Threaded", "browser.q8VsDesign"]);
+    figures.forEach(expectWellFormed);
+    expect(figures[0].ratio).toBeCloseTo(1.2);
+    expect(figures[0].target).toMatchObject({ met: false, text: "≤ 1.15× reference" });
+    expect(figures[0].values.decodeMs).toBe(9);
+    expect(figures[1].reference.ms).toBe(ORIGINAL_DESIGN_MS);
+    expect(figures[1].target).toMatchObject({ met: true });
+  });
+
+  it("reports the single-threaded configuration without a target", () => {
+    const figures = browserFigures({ dtype: "fp32", isolated: false, result: { ...result, crossOriginIsolated: false, pipelineThreads: 1, bareThreads: 1 } });
+    expect(figures.map((f) => f.id)).toEqual(["browser.fp32Single"]);
+    expect(figures[0].target).toBeUndefined();
+  });
+
+  it("makes a 1024×768 JPEG to extract from", async () => {
+    const metadata = await sharp(await makeBenchImage()).metadata();
+    expect(metadata).toMatchObject({ format: "jpeg", width: 1024, height: 768 });
+  });
+});
+
 describe("runBench and its CLI", () => {
   it("assembles a report whose table names every figure and target status", async () => {
     const progress: string[] = [];
@@ -161,6 +200,12 @@ describe("runBench and its CLI", () => {
   it("refuses an unknown stage with the list of known ones", async () => {
     const { io } = memoryIo();
     await expect(runBenchCli(["--only", "forward,gpu"], io)).rejects.toThrow(/--only expects a comma-separated list of forward, decode, action, replay.*"forward,gpu"/);
+  });
+
+  it("refuses unknown browser dtypes and run counts", async () => {
+    const { io } = memoryIo();
+    await expect(runBenchCli(["--only", "forward", "--browser-dtypes", "int4"], io)).rejects.toThrow(/--browser-dtypes expects .*q8, fp32; got "int4"/);
+    await expect(runBenchCli(["--only", "forward", "--browser-runs", "0"], io)).rejects.toThrow(/--browser-runs expects a whole number from 1 to 1000; got "0"/);
   });
 
   it("prints help", async () => {

@@ -8,6 +8,7 @@ import { cpus, loadavg } from "node:os";
 import { pathToFileURL } from "node:url";
 import { CliError, parseCommandArgs, processIo, type CliIo } from "../cliKit.ts";
 import { measureClassificationAction } from "./actionStage.ts";
+import { measureBrowserExtraction, type ClipDtype } from "./browserStage.ts";
 import { loadDemoBenchModel, makeRandomBenchModel } from "./benchModels.ts";
 import { measureDecode } from "./decodeStage.ts";
 import type { BenchFigure, StageReport } from "./figures.ts";
@@ -16,7 +17,7 @@ import { measureReplay } from "./replayStage.ts";
 import { formatReport, type BenchReport } from "./report.ts";
 import type { TimingOptions } from "./timing.ts";
 
-export const stageNames = ["forward", "decode", "action", "replay"] as const;
+export const stageNames = ["forward", "decode", "action", "replay", "browser"] as const;
 export type StageName = (typeof stageNames)[number];
 
 /** A model about ten times the product's (1.58 M vs 0.17 M parameters) for the decode comparison. */
@@ -30,6 +31,9 @@ export interface BenchSettings {
   batchSize: number;
   replayEndToEndCount: number;
   replayEndToEndRuns: number;
+  browserDtypes: ClipDtype[];
+  browserWarmupRuns: number;
+  browserTimedRuns: number;
 }
 
 export const fullSettings: BenchSettings = {
@@ -40,6 +44,9 @@ export const fullSettings: BenchSettings = {
   batchSize: 1024,
   replayEndToEndCount: 600,
   replayEndToEndRuns: 1,
+  browserDtypes: ["q8", "fp32"],
+  browserWarmupRuns: 3,
+  browserTimedRuns: 10,
 };
 
 /** For tests and smoke runs: every code path, almost no repetition. Figures from it mean nothing. */
@@ -51,6 +58,9 @@ export const quickSettings: BenchSettings = {
   batchSize: 16,
   replayEndToEndCount: 0,
   replayEndToEndRuns: 1,
+  browserDtypes: ["q8"],
+  browserWarmupRuns: 1,
+  browserTimedRuns: 2,
 };
 
 export interface RunBenchOptions {
@@ -65,6 +75,7 @@ const stageTitles: Record<StageName, string> = {
   decode: "weight decode vs JSON.parse",
   action: "classification action in convex-test",
   replay: "replay throughput",
+  browser: "CLIP extraction in headless Chromium",
 };
 
 export async function runBench({ stages, settings, command = "npm run bench", onProgress }: RunBenchOptions): Promise<BenchReport> {
@@ -76,7 +87,8 @@ export async function runBench({ stages, settings, command = "npm run bench", on
     index += 1;
     onProgress?.(`bench [${index}/${stages.length}] ${stageTitles[stage]}…`);
     const started = performance.now();
-    let figures: BenchFigure[];
+    let figures: BenchFigure[] = [];
+    let skipped: string | undefined;
     switch (stage) {
       case "forward":
         figures = await measureForward({ bench: demo, batchSize: settings.batchSize, timing: settings.forward });
@@ -101,8 +113,19 @@ export async function runBench({ stages, settings, command = "npm run bench", on
           endToEndRuns: settings.replayEndToEndRuns,
         });
         break;
+      case "browser": {
+        const browser = await measureBrowserExtraction({
+          dtypes: settings.browserDtypes,
+          warmupRuns: settings.browserWarmupRuns,
+          timedRuns: settings.browserTimedRuns,
+          onProgress,
+        });
+        figures = browser.figures;
+        skipped = browser.skipped;
+        break;
+      }
     }
-    reports.push({ stage, figures });
+    reports.push(skipped === undefined ? { stage, figures } : { stage, figures, skipped });
     onProgress?.(`bench [${index}/${stages.length}] ${stageTitles[stage]} done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
   const cpuList = cpus();
@@ -123,9 +146,32 @@ options:
   --json             print one JSON object instead of the table
   --only LIST        comma-separated stages to run: ${stageNames.join(", ")} (default: all)
   --quick            a few iterations only, to check the bench runs; the figures mean nothing
+  --browser-dtypes L comma-separated CLIP dtypes for the browser stage: q8, fp32 (default: both)
+  --browser-runs N   timed images per browser configuration (default ${fullSettings.browserTimedRuns})
   -h, --help         this text
 
-Progress goes to stderr. See docs/performance.md for what the figures mean.`;
+The browser stage generates a CLIP ViT-B/32-sized model (random weights,
+about 450 MB) under models/generated/ on first use with Debian's
+python3-torch, and drives /usr/bin/chromium; it is skipped, saying why, when
+either is missing. Progress goes to stderr. See docs/performance.md.`;
+
+const clipDtypes: readonly ClipDtype[] = ["q8", "fp32"];
+
+function parseDtypes(value: string | undefined, fallback: ClipDtype[]): ClipDtype[] {
+  if (value === undefined) return fallback;
+  const requested = value.split(",").map((name) => name.trim()).filter(Boolean);
+  if (requested.length === 0 || requested.some((name) => !(clipDtypes as readonly string[]).includes(name))) {
+    throw new CliError(`--browser-dtypes expects a comma-separated list of ${clipDtypes.join(", ")}; got ${JSON.stringify(value)}`);
+  }
+  return requested as ClipDtype[];
+}
+
+function parseRuns(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const runs = Number(value);
+  if (!Number.isInteger(runs) || runs < 1 || runs > 1000) throw new CliError(`--browser-runs expects a whole number from 1 to 1000; got ${JSON.stringify(value)}`);
+  return runs;
+}
 
 function parseStages(value: string | undefined): StageName[] {
   if (value === undefined) return [...stageNames];
@@ -142,15 +188,23 @@ export async function runBenchCli(argv: string[], io: CliIo = processIo): Promis
     json: { type: "boolean" },
     only: { type: "string" },
     quick: { type: "boolean" },
+    "browser-dtypes": { type: "string" },
+    "browser-runs": { type: "string" },
   });
   if (values.help) {
     io.stdout(benchHelp);
     return 0;
   }
   const stages = parseStages(values.only as string | undefined);
+  const base = values.quick ? quickSettings : fullSettings;
+  const settings: BenchSettings = {
+    ...base,
+    browserDtypes: parseDtypes(values["browser-dtypes"] as string | undefined, base.browserDtypes),
+    browserTimedRuns: parseRuns(values["browser-runs"] as string | undefined, base.browserTimedRuns),
+  };
   const report = await runBench({
     stages,
-    settings: values.quick ? quickSettings : fullSettings,
+    settings,
     command: ["npm run bench", ...(argv.length > 0 ? ["--", ...argv] : [])].join(" "),
     onProgress: io.stderr,
   });
