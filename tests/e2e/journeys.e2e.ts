@@ -134,6 +134,12 @@ describe("labeller", () => {
     await card.getByRole("button", { name: /^Accept / }).click();
     await expect.poll(async () => (await reviewRows(page)).map((row) => row.fileName)[0], { timeout: 30_000 }).toBe(next.fileName);
     expect((await reviewRows(page)).map((row) => row.fileName)).not.toContain(least.fileName);
+
+    // History lists the uploads with what was decided about them.
+    await page.getByRole("link", { name: "History" }).click();
+    const history = page.getByRole("table", { name: "Pictures" });
+    await expect.poll(() => history.locator("tbody tr").filter({ hasText: names[0] }).count(), { timeout: 30_000 }).toBe(1);
+    await saveScreenshot(page, "labeller-history");
   });
 });
 
@@ -295,7 +301,8 @@ describe("admin, versions", () => {
     expect(Number(comparedOn?.[1])).toBeGreaterThanOrEqual(120);
     expect(["passes", "blocks activation"]).toContain((await result.getByTestId("gate-verdict").textContent())!.trim());
     expect(await page.getByRole("table", { name: "Per-class metrics" }).locator("tbody tr").count()).toBe(12);
-    await saveScreenshot(page, "admin-compare");
+    await result.scrollIntoViewIfNeeded();
+    await saveScreenshot(page, "admin-compare", { fullPage: false });
 
     // Activate v3 with a reason, then roll back to v1.
     await page.getByRole("button", { name: "Activate v3" }).click();
@@ -313,8 +320,13 @@ describe("admin, versions", () => {
     expect(rollback).toContain("v1");
     // Newest first: the rollback is listed above the activation it undid.
     expect(entries.indexOf(rollback!)).toBeLessThan(entries.indexOf(activation!));
-    await page.getByRole("heading", { name: "Model versions" }).scrollIntoViewIfNeeded();
-    await saveScreenshot(page, "admin-models");
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await saveScreenshot(page, "admin-models", { fullPage: false });
+
+    await page.getByRole("link", { name: "Settings" }).click();
+    await expect.poll(() => page.getByRole("heading", { name: "Users and roles" }).count(), { timeout: 30_000 }).toBe(1);
+    expect(await page.getByText("labeller@demo.local").count()).toBeGreaterThan(0);
+    await saveScreenshot(page, "admin-settings");
   });
 });
 

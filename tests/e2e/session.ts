@@ -99,7 +99,8 @@ export async function openAs(role: DemoRole): Promise<JourneySession> {
   return session;
 }
 
-export async function saveScreenshot(page: Page, name: string): Promise<void> {
+/** docs/screenshots/<name>.png: the whole page, or just the viewport for very long pages. */
+export async function saveScreenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<void> {
   await mkdir(screenshotsDir, { recursive: true });
-  await page.screenshot({ path: resolve(screenshotsDir, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: resolve(screenshotsDir, `${name}.png`), fullPage: options.fullPage ?? true });
 }
