@@ -106,4 +106,13 @@ describe("app shell", () => {
     expect(localStorage.getItem("clipDashboard.authToken")).toBeNull();
     expect(router.currentRoute.value.name).toBe("sign-in");
   });
+
+  it("returns to sign-in when the session ends on its own", async () => {
+    const backend = new FakeBackend().on("pictures:list", { page: [], isDone: true, continueCursor: "" });
+    const { router, session } = await mountApp(userWithRole("labeller"), "/history", backend);
+    expect(router.currentRoute.value.path).toBe("/history");
+    session.clear();
+    await flushPromises();
+    expect(router.currentRoute.value.fullPath).toBe("/sign-in?redirect=/history");
+  });
 });

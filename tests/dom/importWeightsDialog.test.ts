@@ -117,4 +117,27 @@ describe("ImportWeightsDialog", () => {
     expect(wrapper.find('[role="alert"]').text()).toBe("Version not registered: these weights are identical to version 1 'tiny' (same sha256).");
     expect(wrapper.emitted("registered")).toBeUndefined();
   });
+
+  it("imports a bare state_dict with the class names and normalisation given in the dialog", async () => {
+    const backend = adminBackend();
+    const { wrapper, pick } = await mountDialog(backend);
+    const stateDict = { "net.0.weight": matrix(3, 512), "net.0.bias": [0, 0, 0], "net.2.weight": matrix(2, 3), "net.2.bias": [0, 0] };
+    await pick("state_dict.json", JSON.stringify(stateDict));
+    expect(wrapper.find('[aria-label="Validated weights"]').text()).toContain("no class names given; using class_0..class_1");
+
+    await wrapper.find('input[placeholder="cat, dog, bird"]').setValue("cat, dog");
+    const [normalize] = wrapper.findAll("select");
+    await normalize.setValue("l2");
+    const validated = wrapper.find('[aria-label="Validated weights"]').text();
+    expect(validated).toContain("(state_dict)");
+    expect(validated).toContain("2 classes · layers 512→3, 3→2");
+    expect(validated).toContain("(l2)");
+    expect(validated).not.toContain("no class names given");
+
+    await wrapper.find("form").trigger("submit");
+    await flushPromises();
+    const decoded = decodeWeights(await readBytes(backend.uploads[0]));
+    expect(decoded.classes).toEqual(["cat", "dog"]);
+    expect(decoded.input.normalize).toBe("l2");
+  });
 });
