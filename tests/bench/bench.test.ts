@@ -13,7 +13,7 @@ import { quickSettings, runBench, runBenchCli } from "../../tools/bench/bench.ts
 import { benchFeatures, canonicalJsonText, makeRandomBenchModel } from "../../tools/bench/benchModels.ts";
 import { measureDecode } from "../../tools/bench/decodeStage.ts";
 import { evaluateTarget, type BenchFigure } from "../../tools/bench/figures.ts";
-import { createOrtSession, maxAbsDifference, measureForward, runOrt } from "../../tools/bench/forwardStage.ts";
+import { createOrtSession, maxAbsDifference, measureForward, measureScaling, runOrt } from "../../tools/bench/forwardStage.ts";
 import { measureReplay, timeEndToEndReplay } from "../../tools/bench/replayStage.ts";
 import { formatReport } from "../../tools/bench/report.ts";
 import { comparePaired, median } from "../../tools/bench/timing.ts";
@@ -121,6 +121,14 @@ describe("stages", () => {
     }
   });
 
+  it("measures cost per vector for each model and batch size", async () => {
+    const other = makeRandomBenchModel([32, 24, 6], 6);
+    const figures = await measureScaling({ models: [{ key: "a", bench }, { key: "b", bench: other }], batchSizes: [1, 5], timing: tiny });
+    expect(figures.map((f) => f.id)).toEqual(["scaling.aB1", "scaling.aB5", "scaling.bB1", "scaling.bB5"]);
+    figures.forEach(expectWellFormed);
+    expect(figures[1].values).toMatchObject({ batchSize: 5, parameters: bench.parameterCount });
+  });
+
   it("measures decoding against JSON.parse", async () => {
     const figures = await measureDecode({ models: [{ key: "small", bench, target: { kind: "maxMs", value: 0.5 } }], timing: tiny });
     expect(figures).toHaveLength(1);
@@ -199,7 +207,7 @@ describe("runBench and its CLI", () => {
 
   it("refuses an unknown stage with the list of known ones", async () => {
     const { io } = memoryIo();
-    await expect(runBenchCli(["--only", "forward,gpu"], io)).rejects.toThrow(/--only expects a comma-separated list of forward, decode, action, replay.*"forward,gpu"/);
+    await expect(runBenchCli(["--only", "forward,gpu"], io)).rejects.toThrow(/--only expects a comma-separated list of forward, scaling, decode, action, replay, browser; got "forward,gpu"/);
   });
 
   it("refuses unknown browser dtypes and run counts", async () => {

@@ -12,12 +12,12 @@ import { measureBrowserExtraction, type ClipDtype } from "./browserStage.ts";
 import { loadDemoBenchModel, makeRandomBenchModel } from "./benchModels.ts";
 import { measureDecode } from "./decodeStage.ts";
 import type { BenchFigure, StageReport } from "./figures.ts";
-import { measureForward } from "./forwardStage.ts";
+import { measureForward, measureScaling } from "./forwardStage.ts";
 import { measureReplay } from "./replayStage.ts";
 import { formatReport, type BenchReport } from "./report.ts";
 import type { TimingOptions } from "./timing.ts";
 
-export const stageNames = ["forward", "decode", "action", "replay", "browser"] as const;
+export const stageNames = ["forward", "scaling", "decode", "action", "replay", "browser"] as const;
 export type StageName = (typeof stageNames)[number];
 
 /** A model about ten times the product's (1.58 M vs 0.17 M parameters) for the decode comparison. */
@@ -25,6 +25,8 @@ export const LARGE_MODEL_DIMS = [512, 1536, 512, 12] as const;
 
 export interface BenchSettings {
   forward: TimingOptions;
+  scaling: TimingOptions;
+  scalingBatchSizes: number[];
   decode: TimingOptions;
   action: TimingOptions;
   replay: TimingOptions;
@@ -38,6 +40,8 @@ export interface BenchSettings {
 
 export const fullSettings: BenchSettings = {
   forward: { trials: 15, minTrialMs: 60, warmupMs: 1500 },
+  scaling: { trials: 5, minTrialMs: 40, warmupMs: 300 },
+  scalingBatchSizes: [1, 16, 256, 1024],
   decode: { trials: 11, minTrialMs: 40, warmupMs: 500 },
   action: { trials: 11, minTrialMs: 250, warmupMs: 500 },
   replay: { trials: 11, minTrialMs: 60, warmupMs: 500 },
@@ -52,6 +56,8 @@ export const fullSettings: BenchSettings = {
 /** For tests and smoke runs: every code path, almost no repetition. Figures from it mean nothing. */
 export const quickSettings: BenchSettings = {
   forward: { trials: 2, minTrialMs: 1, warmupMs: 0 },
+  scaling: { trials: 2, minTrialMs: 1, warmupMs: 0 },
+  scalingBatchSizes: [1, 4],
   decode: { trials: 2, minTrialMs: 1, warmupMs: 0 },
   action: { trials: 2, minTrialMs: 1, warmupMs: 0 },
   replay: { trials: 2, minTrialMs: 1, warmupMs: 0 },
@@ -72,6 +78,7 @@ export interface RunBenchOptions {
 
 const stageTitles: Record<StageName, string> = {
   forward: "MLP forward vs onnxruntime-node",
+  scaling: "forward cost vs batch size and model size",
   decode: "weight decode vs JSON.parse",
   action: "classification action in convex-test",
   replay: "replay throughput",
@@ -81,6 +88,8 @@ const stageTitles: Record<StageName, string> = {
 export async function runBench({ stages, settings, command = "npm run bench", onProgress }: RunBenchOptions): Promise<BenchReport> {
   const startedAt = new Date().toISOString();
   const demo = await loadDemoBenchModel();
+  let large: ReturnType<typeof makeRandomBenchModel> | undefined;
+  const largeModel = () => (large ??= makeRandomBenchModel(LARGE_MODEL_DIMS));
   const reports: StageReport[] = [];
   let index = 0;
   for (const stage of stages) {
@@ -93,11 +102,21 @@ export async function runBench({ stages, settings, command = "npm run bench", on
       case "forward":
         figures = await measureForward({ bench: demo, batchSize: settings.batchSize, timing: settings.forward });
         break;
+      case "scaling":
+        figures = await measureScaling({
+          models: [
+            { key: "demo", bench: demo },
+            { key: "large", bench: largeModel() },
+          ],
+          batchSizes: settings.scalingBatchSizes,
+          timing: settings.scaling,
+        });
+        break;
       case "decode":
         figures = await measureDecode({
           models: [
             { key: "demo", bench: demo, target: { kind: "maxMs", value: 0.5 } },
-            { key: "large", bench: makeRandomBenchModel(LARGE_MODEL_DIMS) },
+            { key: "large", bench: largeModel() },
           ],
           timing: settings.decode,
         });

@@ -97,3 +97,45 @@ export async function measureForward({ bench, batchSize, timing }: ForwardStageO
     await session.release();
   }
 }
+
+export interface ScalingStageOptions {
+  models: Array<{ key: string; bench: BenchModel }>;
+  batchSizes: readonly number[];
+  timing: TimingOptions;
+}
+
+/**
+ * Cost per vector as the batch and the model grow, engine against
+ * onnxruntime-node at each point: the table docs/performance.md shows.
+ * Batch 1 goes through mlpForward (the classify path), larger batches
+ * through mlpProbabilitiesBatch (the replay path).
+ */
+export async function measureScaling({ models, batchSizes, timing }: ScalingStageOptions): Promise<BenchFigure[]> {
+  const figures: BenchFigure[] = [];
+  for (const { key, bench } of models) {
+    const { model } = bench;
+    const dim = model.layers[0].inDim;
+    const session = await createOrtSession(model);
+    try {
+      for (const batchSize of batchSizes) {
+        const features = benchFeatures(batchSize, dim, 9);
+        const tensor = new Tensor("float32", features, [batchSize, dim]);
+        const engine = batchSize === 1 ? () => mlpForward(model, features) : () => mlpProbabilitiesBatch(model, features, batchSize);
+        const paired = await comparePaired(engine, () => session.run({ [MLP_ONNX_INPUT]: tensor }), timing);
+        figures.push(
+          makeFigure({
+            id: `scaling.${key}B${batchSize}`,
+            label: `${bench.shape}, batch ${batchSize}, per vector`,
+            subject: { name: batchSize === 1 ? "mlpForward" : "mlpProbabilitiesBatch", ms: paired.subject.medianMs / batchSize },
+            reference: { name: ORT_REFERENCE_NAME, ms: paired.reference.medianMs / batchSize },
+            ratio: paired.ratio,
+            values: { batchSize, parameters: bench.parameterCount, callMs: paired.subject.medianMs, referenceCallMs: paired.reference.medianMs },
+          }),
+        );
+      }
+    } finally {
+      await session.release();
+    }
+  }
+  return figures;
+}
