@@ -197,4 +197,14 @@ describe("ModelsPage", () => {
     await flushPromises();
     expect(backend.callsTo("models:rollback")[0].args).toEqual({ reason: "v2 misreads foxes", expectedActiveVersionId: "modelVersions:2" });
   });
+
+  it("closes a reason dialog with Escape without doing anything", async () => {
+    const backend = adminBackend();
+    const page = await mountModels(backend);
+    await page.find('button[aria-label="Archive v2"]').trigger("click");
+    expect(page.find('[role="dialog"] h2').text()).toBe("Archive v2 (candidate)");
+    await page.find('[role="dialog"] textarea').trigger("keydown", { key: "Escape" });
+    expect(page.find('[role="dialog"]').exists()).toBe(false);
+    expect(backend.calls.filter((call) => call.kind !== "query")).toEqual([]);
+  });
 });
