@@ -11,6 +11,7 @@ import { measureClassificationAction } from "../../tools/bench/actionStage.ts";
 import { browserFigures, makeBenchImage, ORIGINAL_DESIGN_MS } from "../../tools/bench/browserStage.ts";
 import { quickSettings, runBench, runBenchCli } from "../../tools/bench/bench.ts";
 import { benchFeatures, canonicalJsonText, makeRandomBenchModel } from "../../tools/bench/benchModels.ts";
+import { measureColdStart } from "../../tools/bench/coldStage.ts";
 import { measureDecode } from "../../tools/bench/decodeStage.ts";
 import { evaluateTarget, type BenchFigure } from "../../tools/bench/figures.ts";
 import { createOrtSession, maxAbsDifference, measureForward, measureScaling, runOrt } from "../../tools/bench/forwardStage.ts";
@@ -137,6 +138,13 @@ describe("stages", () => {
     expect(figures[0].target).toBeDefined();
   });
 
+  it("decodes and runs the bundled engine in fresh contexts", async () => {
+    const figures = await measureColdStart({ bench, contexts: 2 });
+    expect(figures.map((f) => f.id)).toEqual(["cold.decode", "cold.forward"]);
+    figures.forEach(expectWellFormed);
+    expect(figures[0].target?.text).toBe("≤ 500 µs");
+  });
+
   it("runs the classification action both ways under convex-test", async () => {
     const figures = await measureClassificationAction({ bench, timing: tiny });
     expect(figures).toHaveLength(1);
@@ -207,7 +215,7 @@ describe("runBench and its CLI", () => {
 
   it("refuses an unknown stage with the list of known ones", async () => {
     const { io } = memoryIo();
-    await expect(runBenchCli(["--only", "forward,gpu"], io)).rejects.toThrow(/--only expects a comma-separated list of forward, scaling, decode, action, replay, browser; got "forward,gpu"/);
+    await expect(runBenchCli(["--only", "forward,gpu"], io)).rejects.toThrow(/--only expects a comma-separated list of forward, scaling, decode, cold, action, replay, browser; got "forward,gpu"/);
   });
 
   it("refuses unknown browser dtypes and run counts", async () => {

@@ -46,10 +46,10 @@ class StepClock {
           clock.current += performance.now() - started;
         }
       },
-      decode(bytes, version) {
+      async decode(bytes, version) {
         const started = performance.now();
         try {
-          return steps.decode(bytes, version);
+          return await steps.decode(bytes, version);
         } finally {
           clock.current += performance.now() - started;
         }
@@ -90,7 +90,7 @@ export async function measureClassificationAction({ bench, timing }: ActionStage
       if (blob === null) throw new Error(`the benchmark's JSON weights file ${stored.jsonStorageId} is missing from storage`);
       return new Uint8Array(await blob.arrayBuffer());
     },
-    decode: (bytes) => toMlpModel(JSON.parse(new TextDecoder().decode(bytes)) as CanonicalWeights),
+    decode: async (bytes) => toMlpModel(JSON.parse(new TextDecoder().decode(bytes)) as CanonicalWeights),
   };
   const binaryClock = new StepClock();
   const jsonClock = new StepClock();

@@ -9,6 +9,7 @@ import { pathToFileURL } from "node:url";
 import { CliError, parseCommandArgs, processIo, type CliIo } from "../cliKit.ts";
 import { measureClassificationAction } from "./actionStage.ts";
 import { measureBrowserExtraction, type ClipDtype } from "./browserStage.ts";
+import { measureColdStart } from "./coldStage.ts";
 import { loadDemoBenchModel, makeRandomBenchModel } from "./benchModels.ts";
 import { measureDecode } from "./decodeStage.ts";
 import type { BenchFigure, StageReport } from "./figures.ts";
@@ -17,7 +18,7 @@ import { measureReplay } from "./replayStage.ts";
 import { formatReport, type BenchReport } from "./report.ts";
 import type { TimingOptions } from "./timing.ts";
 
-export const stageNames = ["forward", "scaling", "decode", "action", "replay", "browser"] as const;
+export const stageNames = ["forward", "scaling", "decode", "cold", "action", "replay", "browser"] as const;
 export type StageName = (typeof stageNames)[number];
 
 /** A model about ten times the product's (1.58 M vs 0.17 M parameters) for the decode comparison. */
@@ -28,6 +29,8 @@ export interface BenchSettings {
   scaling: TimingOptions;
   scalingBatchSizes: number[];
   decode: TimingOptions;
+  /** Fresh contexts timed by the cold stage. */
+  coldContexts: number;
   action: TimingOptions;
   replay: TimingOptions;
   batchSize: number;
@@ -43,6 +46,7 @@ export const fullSettings: BenchSettings = {
   scaling: { trials: 5, minTrialMs: 40, warmupMs: 300 },
   scalingBatchSizes: [1, 16, 256, 1024],
   decode: { trials: 11, minTrialMs: 40, warmupMs: 500 },
+  coldContexts: 15,
   action: { trials: 11, minTrialMs: 250, warmupMs: 500 },
   replay: { trials: 11, minTrialMs: 60, warmupMs: 500 },
   batchSize: 1024,
@@ -59,6 +63,7 @@ export const quickSettings: BenchSettings = {
   scaling: { trials: 2, minTrialMs: 1, warmupMs: 0 },
   scalingBatchSizes: [1, 4],
   decode: { trials: 2, minTrialMs: 1, warmupMs: 0 },
+  coldContexts: 2,
   action: { trials: 2, minTrialMs: 1, warmupMs: 0 },
   replay: { trials: 2, minTrialMs: 1, warmupMs: 0 },
   batchSize: 16,
@@ -80,6 +85,7 @@ const stageTitles: Record<StageName, string> = {
   forward: "MLP forward vs onnxruntime-node",
   scaling: "forward cost vs batch size and model size",
   decode: "weight decode vs JSON.parse",
+  cold: "decode + forward in fresh contexts",
   action: "classification action in convex-test",
   replay: "replay throughput",
   browser: "CLIP extraction in headless Chromium",
@@ -120,6 +126,9 @@ export async function runBench({ stages, settings, command = "npm run bench", on
           ],
           timing: settings.decode,
         });
+        break;
+      case "cold":
+        figures = await measureColdStart({ bench: demo, contexts: settings.coldContexts });
         break;
       case "action":
         figures = await measureClassificationAction({ bench: demo, timing: settings.action });
