@@ -20,6 +20,7 @@ import {
   openSession,
   projectRoot,
   saveScreenshot,
+  sessionToken,
   type JourneySession,
 } from "./session";
 
@@ -436,8 +437,19 @@ describe("roles", () => {
       expect(refusal.errorData?.code).toBe("access_denied");
       expect(refusal.errorData?.message).toMatch(/; you are labeller\.$/);
     }
-    // The same token still works for what a labeller may do.
+    // The same token still works for what a labeller may do…
+    const token = await sessionToken(page);
     expect((await callAsPage(page, "query", "pictures:reviewQueue", { limit: 1 })).status).toBe("success");
+
+    // …until the labeller signs out: the server forgets the session.
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(/\/sign-in/);
+    const afterSignOut = await fetch(new URL("/api/query", appUrl), {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}` },
+      body: JSON.stringify({ path: "users:me", args: {} }),
+    });
+    expect(afterSignOut.status).toBe(401);
   });
 
   it("signing in shows the role picker and says the data is in memory", async () => {
