@@ -174,6 +174,7 @@ describe("browser stage figures", () => {
     bareLoadMs: 800,
     decodeMs: [8, 9, 10],
     preprocessMs: [5, 6, 7],
+    fastPathMs: [3, 4, 5],
   };
 
   it("pairs each pipeline run with the bare run after it and judges threaded q8 against both targets", () => {
@@ -183,6 +184,7 @@ describe("browser stage figures", () => {
     expect(figures[0].ratio).toBeCloseTo(1.2);
     expect(figures[0].target).toMatchObject({ met: false, text: "≤ 1.15× reference" });
     expect(figures[0].values.decodeMs).toBe(9);
+    expect(figures[0].values.fastPathDecodePreprocessMs).toBe(4);
     expect(figures[1].reference.ms).toBe(ORIGINAL_DESIGN_MS);
     expect(figures[1].target).toMatchObject({ met: true });
   });

@@ -110,6 +110,7 @@ window.runClipBench = async (options) => {
       bareLoadMs: bareReady.loadMs,
       decodeMs: breakdown.decodeMs,
       preprocessMs: breakdown.preprocessMs,
+      fastPathMs: breakdown.fastPathMs,
     };
   } finally {
     app.terminate();

@@ -16,7 +16,10 @@ export interface BreakdownRequest {
   timedRuns: number;
 }
 
-export type BreakdownResponse = { status: "done"; decodeMs: number[]; preprocessMs: number[] } | { status: "error"; message: string };
+export type BreakdownResponse =
+  /** fastPathMs: decode + preprocess through breakdown.worker.ts's candidate fast path. */
+  | { status: "done"; decodeMs: number[]; preprocessMs: number[]; fastPathMs: number[] }
+  | { status: "error"; message: string };
 
 export interface BrowserBenchOptions {
   /** Folder URL holding `<modelId>/` (transformers.js model host), e.g. "/demo-models/". */
@@ -43,6 +46,8 @@ export interface BrowserBenchResult {
   /** The pipeline's non-model steps timed alone (same image, same processor config). */
   decodeMs: number[];
   preprocessMs: number[];
+  /** Decode + preprocess through the candidate fast path (decode at the processor's size). */
+  fastPathMs: number[];
 }
 
 export const BARE_SESSION_INPUT = "pixel_values";
