@@ -2,21 +2,32 @@ import { ConvexError, v } from "convex/values";
 import { rateLimit } from "convex-helpers/server/rateLimit";
 import { internalMutation, type ActionCtx } from "./_generated/server";
 import { internal } from "./_generated/api";
-import type { Id } from "./_generated/dataModel";
+import type { Doc, Id } from "./_generated/dataModel";
 import { labellerAction, labellerMutation, type Caller } from "./functions";
 import { classificationResultValidator, roleValidator, type ClassificationResult, type ManifestSummaryDoc } from "./schema";
 import { loadSettings } from "./settings";
 import { countClassification } from "./dailyCounts";
 import { checkFeatures } from "./lib/features";
-import { decodeWeights } from "./lib/weightsBinary";
+import { decodeWeights, verifyWeightsSha256 } from "./lib/weightsBinary";
 import { mlpForward, type MlpPrediction } from "./lib/mlpForward";
 import { topClasses } from "./lib/classificationResult";
 import { utcDay } from "./lib/days";
+import { isRasterImageType, RASTER_IMAGE_TYPES_TEXT, refusedTypeReason } from "./lib/imageTypes";
 import type { MlpModel } from "./lib/weightsFormat";
 
 export const MAX_FILE_NAME_LENGTH = 255;
 export const MAX_IMAGE_SIDE = 100_000;
 export const NO_ACTIVE_VERSION_MESSAGE = "no active model version: an admin must import and activate one";
+export const STUCK_CLASSIFICATION_MESSAGE = "classification did not finish (the server stopped mid-way): retry it";
+
+/**
+ * A classification takes milliseconds; one still `classifying` after this long
+ * lost its action (a deploy, a crash, the action time limit) and would
+ * otherwise never become retryable.
+ */
+export const STUCK_AFTER_MS = 10 * 60_000;
+/** Pictures released per run of recoverStuck: one mutation stays small however many got stuck. */
+export const STUCK_BATCH_SIZE = 100;
 
 /**
  * Per-user limit on classification calls. Each answer leaks a little about
@@ -38,6 +49,8 @@ export interface RunnableVersion {
   _id: Id<"modelVersions">;
   number: number;
   name: string;
+  /** Hex, as computed at registration; checked against the stored bytes on every load. */
+  sha256: string;
   storageId: Id<"_storage">;
   summary: ManifestSummaryDoc;
 }
@@ -63,7 +76,9 @@ export const recordPicture = labellerMutation({
     if (args.fileName.length > MAX_FILE_NAME_LENGTH) {
       problems.push(`fileName is ${args.fileName.length} characters; at most ${MAX_FILE_NAME_LENGTH} are allowed`);
     }
-    if (!/^image\/[\w.+-]+$/.test(args.contentType)) problems.push(`contentType must be an image type such as image/jpeg, got "${args.contentType.slice(0, 100)}"`);
+    if (!isRasterImageType(args.contentType)) {
+      problems.push(`contentType must be a raster image type (${RASTER_IMAGE_TYPES_TEXT}), got "${args.contentType.slice(0, 100)}"${refusedTypeReason(args.contentType)}`);
+    }
     for (const side of ["width", "height"] as const) {
       const value = args[side];
       if (value !== undefined && !(Number.isInteger(value) && value > 0 && value <= MAX_IMAGE_SIDE)) {
@@ -80,6 +95,9 @@ export const recordPicture = labellerMutation({
           problems.push(`storageId ${args.storageId} names no stored file: upload the image first`);
         } else if (!file.contentType?.startsWith("image/")) {
           problems.push(`the stored file ${args.storageId} is ${file.contentType ?? "of unknown type"}, not an image`);
+        } else if (!isRasterImageType(file.contentType)) {
+          // The stored type is what the image URL is served with, whatever the caller claims.
+          problems.push(`the stored file ${args.storageId} is ${file.contentType}, not a raster image (${RASTER_IMAGE_TYPES_TEXT})${refusedTypeReason(file.contentType)}`);
         } else {
           const owner = await ctx.db
             .query("pictures")
@@ -143,7 +161,19 @@ export const classificationSteps = {
     return new Uint8Array(await blob.arrayBuffer());
   },
 
-  decode: (bytes: Uint8Array, version: RunnableVersion): MlpModel => {
+  /**
+   * The sha256 check comes first: decodeWeights checks only the structure, so
+   * a changed tensor value would otherwise be scored silently. It is
+   * decodeVerifiedWeights split in two, so each failure gets its own message.
+   */
+  decode: async (bytes: Uint8Array, version: RunnableVersion): Promise<MlpModel> => {
+    try {
+      await verifyWeightsSha256(bytes, version.sha256);
+    } catch {
+      throw new Error(
+        `the weights file of version ${version.number} (${version.name}) does not match its registered sha256: an admin must re-import it or activate another version`,
+      );
+    }
     let model: MlpModel;
     try {
       model = decodeWeights(bytes);
@@ -233,7 +263,7 @@ async function classifyPicture(
   let prediction: MlpPrediction;
   try {
     const bytes = await steps.readWeights(ctx, version);
-    const model = steps.decode(bytes, version);
+    const model = await steps.decode(bytes, version);
     prediction = steps.score(model, features);
     // Never store or count a result that cannot be a distribution, whatever the engine did.
     if (prediction.probabilities.length !== version.summary.classes.length || !prediction.probabilities.every(Number.isFinite)) {
@@ -275,9 +305,23 @@ export function toResult(
 }
 
 /**
+ * How a failed attempt is recorded. A picture whose earlier result is still
+ * counted in the analytics stays `classified` (that result remains the
+ * truth, and the picture stays in the review queue) and notes the failure in
+ * `lastError`; a picture without one is `failed` with the reason.
+ */
+export function failurePatch(picture: Doc<"pictures">, message: string, at: number): Partial<Doc<"pictures">> {
+  const keepsResult = picture.latestClassificationId !== undefined && picture.deleted !== true;
+  return keepsResult
+    ? { status: "classified", error: undefined, lastError: message, lastErrorAt: at, classifyingSince: undefined }
+    : { status: "failed", error: message, classifyingSince: undefined };
+}
+
+/**
  * Access checks, the rate limit, and the `classifying` mark, in one
  * transaction. Access failures throw without touching the picture; a rate
- * limit hit marks it failed (keeping the features) so it can be retried.
+ * limit hit is recorded as a failed attempt (keeping the features) so it can
+ * be retried.
  */
 export const begin = internalMutation({
   args: {
@@ -303,12 +347,13 @@ export const begin = internalMutation({
     if (!limit.ok) {
       const retryAfterMs = Math.max(0, (limit.retryAt ?? Date.now()) - Date.now());
       const message = `too many classifications: at most ${CLASSIFY_RATE_LIMIT.rate} a minute (bursts of ${CLASSIFY_RATE_LIMIT.capacity}); try again in ${Math.ceil(retryAfterMs / 1000)} s`;
-      await ctx.db.patch(pictureId, { status: "failed", error: message, attempts: picture.attempts + 1, features: keptFeatures });
+      await ctx.db.patch(pictureId, { ...failurePatch(picture, message, Date.now()), attempts: picture.attempts + 1, features: keptFeatures });
       return { kind: "rateLimited" as const, message, retryAfterMs };
     }
     await ctx.db.patch(pictureId, {
       status: "classifying",
       error: undefined,
+      classifyingSince: Date.now(),
       attempts: picture.attempts + 1,
       features: keptFeatures,
     });
@@ -322,8 +367,31 @@ export const markFailed = internalMutation({
   handler: async (ctx, { pictureId, error }) => {
     const picture = await ctx.db.get(pictureId);
     // A picture removed from the database entirely has nothing left to mark.
-    if (picture !== null) await ctx.db.patch(pictureId, { status: "failed", error });
+    if (picture !== null) await ctx.db.patch(pictureId, failurePatch(picture, error, Date.now()));
     return null;
+  },
+});
+
+/**
+ * Run by the cron in crons.ts: releases pictures left `classifying` by an
+ * action that never finished, so they can be retried. Oldest first, at most
+ * STUCK_BATCH_SIZE per transaction; a full batch schedules the next one
+ * straight away. A slow action that does finish after all still stores its
+ * result, since storeResult does not depend on the status.
+ */
+export const recoverStuck = internalMutation({
+  args: {},
+  returns: v.object({ released: v.number() }),
+  handler: async (ctx) => {
+    const now = Date.now();
+    // Pictures marked before classifyingSince existed have none; undefined sorts first, so they are released too.
+    const stuck = await ctx.db
+      .query("pictures")
+      .withIndex("by_status_since", (q) => q.eq("status", "classifying").lt("classifyingSince", now - STUCK_AFTER_MS))
+      .take(STUCK_BATCH_SIZE);
+    for (const picture of stuck) await ctx.db.patch(picture._id, failurePatch(picture, STUCK_CLASSIFICATION_MESSAGE, now));
+    if (stuck.length === STUCK_BATCH_SIZE) await ctx.scheduler.runAfter(0, internal.imageClassification.recoverStuck, {});
+    return { released: stuck.length };
   },
 });
 
@@ -360,6 +428,9 @@ export const storeResult = internalMutation({
     await ctx.db.patch(record.pictureId, {
       status: "classified",
       error: undefined,
+      lastError: undefined,
+      lastErrorAt: undefined,
+      classifyingSince: undefined,
       latestClassificationId: classificationId,
       label: record.label,
       confidence: record.confidence,

@@ -278,13 +278,22 @@ const runnableVersionValidator = v.object({
   number: v.number(),
   name: v.string(),
   status: versionStatusValidator,
+  sha256: v.string(),
   storageId: v.id("_storage"),
   summary: manifestSummaryValidator,
 });
 type RunnableVersion = Infer<typeof runnableVersionValidator>;
 
 function toRunnable(version: Doc<"modelVersions">): RunnableVersion {
-  return { _id: version._id, number: version.number, name: version.name, status: version.status, storageId: version.storageId, summary: version.summary };
+  return {
+    _id: version._id,
+    number: version.number,
+    name: version.name,
+    status: version.status,
+    sha256: version.sha256,
+    storageId: version.storageId,
+    summary: version.summary,
+  };
 }
 
 /** For classification: the active version, or null when none is active. */

@@ -31,6 +31,9 @@ export const pictureSummaryValidator = v.object({
   imageUrl: v.union(v.string(), v.null()),
   status: pictureStatusValidator,
   error: v.optional(v.string()),
+  /** A failed re-classification of a picture that keeps its earlier result (status stays classified). */
+  lastError: v.optional(v.string()),
+  lastErrorAt: v.optional(v.number()),
   attempts: v.number(),
   label: v.optional(v.string()),
   confidence: v.optional(v.number()),
@@ -53,6 +56,8 @@ async function summarize(ctx: QueryCtx, picture: Doc<"pictures">) {
     imageUrl: picture.storageId === undefined ? null : await ctx.storage.getUrl(picture.storageId),
     status: picture.status,
     error: picture.error,
+    lastError: picture.lastError,
+    lastErrorAt: picture.lastErrorAt,
     attempts: picture.attempts,
     label: picture.label,
     confidence: picture.confidence === undefined ? undefined : roundProbability(picture.confidence),

@@ -221,7 +221,8 @@ export const runChunk = internalAction({
       if (page.items.length > 0) {
         const version = await replaySteps.loadVersion(ctx, replay.versionId);
         if (version === null) throw new Error(`model version ${replay.versionId} no longer exists`);
-        const model = classificationSteps.decode(await classificationSteps.readWeights(ctx, version), version);
+        // The same checks as live classification, the sha256 included.
+        const model = await classificationSteps.decode(await classificationSteps.readWeights(ctx, version), version);
         const dim = version.summary.input.dim;
         // Float64 like the live path, so replaying with the live version reproduces its probabilities exactly.
         const features = new Float64Array(page.items.length * dim);

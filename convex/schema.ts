@@ -131,7 +131,16 @@ export default defineSchema({
     storageMode: privacyModeValidator,
     storageId: v.optional(v.id("_storage")),
     status: pictureStatusValidator,
+    /** Why the picture is `failed`: set only while it has no counted result. */
     error: v.optional(v.string()),
+    /**
+     * The latest failed attempt of a picture that keeps its earlier result
+     * (it stays `classified`); cleared by the next successful classification.
+     */
+    lastError: v.optional(v.string()),
+    lastErrorAt: v.optional(v.number()),
+    /** When the running attempt began; lets the cron in crons.ts release pictures stuck `classifying`. */
+    classifyingSince: v.optional(v.number()),
     attempts: v.number(),
     /** The last features the browser sent, kept so a failed classification can be retried. */
     features: v.optional(v.array(v.float64())),
@@ -147,6 +156,7 @@ export default defineSchema({
   })
     .index("by_uploader", ["uploaderId"])
     .index("by_status", ["status"])
+    .index("by_status_since", ["status", "classifyingSince"])
     .index("by_labelled_confidence", ["labelled", "status", "confidence"])
     .index("by_review_queue", ["deleted", "labelled", "status", "confidence"])
     .index("by_label", ["label"])

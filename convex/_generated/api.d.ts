@@ -16,6 +16,7 @@ import type {
 import type * as analytics from "../analytics.js";
 import type * as audit from "../audit.js";
 import type * as auth from "../auth.js";
+import type * as crons from "../crons.js";
 import type * as dailyCounts from "../dailyCounts.js";
 import type * as functions from "../functions.js";
 import type * as http from "../http.js";
@@ -26,6 +27,7 @@ import type * as lib_classificationResult from "../lib/classificationResult.js";
 import type * as lib_days from "../lib/days.js";
 import type * as lib_drift from "../lib/drift.js";
 import type * as lib_features from "../lib/features.js";
+import type * as lib_imageTypes from "../lib/imageTypes.js";
 import type * as lib_jsonText from "../lib/jsonText.js";
 import type * as lib_labelledEvaluation from "../lib/labelledEvaluation.js";
 import type * as lib_metrics from "../lib/metrics.js";
@@ -55,6 +57,7 @@ declare const fullApi: ApiFromModules<{
   analytics: typeof analytics;
   audit: typeof audit;
   auth: typeof auth;
+  crons: typeof crons;
   dailyCounts: typeof dailyCounts;
   functions: typeof functions;
   http: typeof http;
@@ -65,6 +68,7 @@ declare const fullApi: ApiFromModules<{
   "lib/days": typeof lib_days;
   "lib/drift": typeof lib_drift;
   "lib/features": typeof lib_features;
+  "lib/imageTypes": typeof lib_imageTypes;
   "lib/jsonText": typeof lib_jsonText;
   "lib/labelledEvaluation": typeof lib_labelledEvaluation;
   "lib/metrics": typeof lib_metrics;

@@ -4,6 +4,8 @@
  * gets uploaded.
  */
 
+import { isRasterImageType, RASTER_IMAGE_TYPES_TEXT, refusedTypeReason } from "../../convex/lib/imageTypes";
+
 export interface ImageSize {
   width: number;
   height: number;
@@ -57,6 +59,10 @@ async function sniffImageType(file: Blob): Promise<string | null> {
 export async function checkImageFile(file: Blob, decode: ImageDecoder = browserDecoder): Promise<void> {
   const name = nameOf(file);
   if (file.type && !file.type.startsWith("image/")) throw new Error(`"${name}" is not an image (${file.type})`);
+  // The server refuses these too; saying so here spares the upload.
+  if (file.type && !isRasterImageType(file.type)) {
+    throw new Error(`"${name}" is ${file.type}, not a raster image (${RASTER_IMAGE_TYPES_TEXT})${refusedTypeReason(file.type)}`);
+  }
   if (file.size === 0) throw new Error(`"${name}" is empty (0 bytes)`);
   if (!file.type && !(await sniffImageType(file))) throw new Error(`"${name}" is not an image (unknown file type)`);
   let decoded: Awaited<ReturnType<ImageDecoder>>;

@@ -2,7 +2,7 @@ import { afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
 import { classificationSteps, NO_ACTIVE_VERSION_MESSAGE } from "../../convex/imageClassification";
-import { decodeWeights, encodeWeights } from "../../convex/lib/weightsBinary";
+import { decodeWeights, encodeWeights, sha256Hex } from "../../convex/lib/weightsBinary";
 import { mlpForward } from "../../convex/lib/mlpForward";
 import { topClasses } from "../../convex/lib/classificationResult";
 import { parseFeatureLines, predictFeatureRows } from "../../tools/commands/predict";
@@ -155,8 +155,11 @@ describe("classifyImageFeatures", () => {
     await expect(labeller.client.action(api.imageClassification.retryClassification, { pictureId })).rejects.toThrow(
       /Expected 256 CLIP features, got 512/,
     );
-    // The old result stays counted and the features stay for a later retry.
-    expect(await pictureOf(t, pictureId)).toMatchObject({ status: "failed", features: sampleFeatures(20), versionId: expect.any(String) });
+    // The old result stays counted and shown, so the picture stays classified; the features stay for a later retry.
+    const picture = await pictureOf(t, pictureId);
+    expect(picture).toMatchObject({ status: "classified", features: sampleFeatures(20), versionId: expect.any(String) });
+    expect(picture?.lastError).toMatch(/Expected 256 CLIP features, got 512/);
+    expect(picture?.error).toBeUndefined();
     expect(sumCounts(await countersOf(t), "class")).toBe(1);
   });
 
@@ -238,20 +241,86 @@ describe("classifyImageFeatures", () => {
     for (let i = 0; i < 60; i++) {
       await labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: features });
     }
+    const refusedAt = Date.now();
     await expect(
       labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: features }),
     ).rejects.toThrow(/too many classifications: at most 120 a minute \(bursts of 60\); try again in 1 s/);
-    expect(await pictureOf(t, pictureId)).toMatchObject({ status: "failed", attempts: 61, features });
-    expect((await pictureOf(t, pictureId))?.error).toMatch(/too many classifications/);
+    // Classified 60 times already: the refusal is noted beside the counted result, which stays.
+    const limited = await pictureOf(t, pictureId);
+    expect(limited).toMatchObject({ status: "classified", attempts: 61, features });
+    expect(limited?.lastError).toMatch(/too many classifications/);
+    expect(limited?.lastErrorAt).toBeGreaterThanOrEqual(refusedAt);
+    expect(limited?.lastErrorAt).toBeLessThan(refusedAt + 1_000);
+
+    const fresh = await labeller.client.mutation(api.imageClassification.recordPicture, { fileName: "c.png", contentType: "image/png" });
+    await expect(labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId: fresh, clipFeatures: features })).rejects.toThrow(
+      /too many classifications/,
+    );
+    // Never classified: failed with the reason, and the features kept for the retry.
+    expect(await pictureOf(t, fresh)).toMatchObject({ status: "failed", error: expect.stringMatching(/too many classifications/), features });
 
     const other = await asUser(t, "labeller");
     const otherPicture = await other.client.mutation(api.imageClassification.recordPicture, { fileName: "b.png", contentType: "image/png" });
     await other.client.action(api.imageClassification.classifyImageFeatures, { pictureId: otherPicture, clipFeatures: features });
 
-    vi.advanceTimersByTime(1_000);
+    vi.advanceTimersByTime(2_000);
     await labeller.client.action(api.imageClassification.retryClassification, { pictureId });
+    await labeller.client.action(api.imageClassification.retryClassification, { pictureId: fresh });
     expect(await pictureOf(t, pictureId)).toMatchObject({ status: "classified" });
-    expect(sumCounts(await countersOf(t), "class")).toBe(2);
+    expect(await pictureOf(t, fresh)).toMatchObject({ status: "classified" });
+    expect(sumCounts(await countersOf(t), "class")).toBe(3);
+  });
+});
+
+describe("a failed re-classification keeps the picture's counted result", () => {
+  test("bad features on a classified picture: it stays classified with lastError, its result shown, counted and queued for review", async () => {
+    const { t, labeller, pictureId } = await setup();
+    const first = await labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(30) });
+    const countersBefore = await countersOf(t);
+
+    await expect(
+      labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(30).slice(0, 511) }),
+    ).rejects.toThrow(/Expected 512 CLIP features, got 511/);
+
+    const shown = await labeller.client.query(api.pictures.get, { pictureId });
+    expect(shown?.picture).toMatchObject({ status: "classified", label: first.label, lastError: "Expected 512 CLIP features, got 511" });
+    expect(shown?.picture.error).toBeUndefined();
+    expect(typeof shown?.picture.lastErrorAt).toBe("number");
+    expect(shown?.result).toEqual(first);
+    expect(await countersOf(t)).toEqual(countersBefore);
+    expect((await labeller.client.query(api.pictures.reviewQueue, { limit: 10 })).map((p) => p._id)).toEqual([pictureId]);
+
+    // The next success is the truth again, and the note of the failure goes.
+    await labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(31) });
+    const recovered = await labeller.client.query(api.pictures.get, { pictureId });
+    expect(recovered?.picture.status).toBe("classified");
+    expect(recovered?.picture.lastError).toBeUndefined();
+    expect(recovered?.picture.lastErrorAt).toBeUndefined();
+    expect(sumCounts(await countersOf(t), "class")).toBe(1);
+  });
+
+  test("a fault while re-classifying (the engine throws) is noted in lastError; the old result and features for a retry stay", async () => {
+    const { t, labeller, pictureId } = await setup();
+    const first = await labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(32) });
+    classificationSteps.score = () => {
+      throw new Error("simulated forward failure");
+    };
+    await expect(
+      labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(33) }),
+    ).rejects.toThrow(/simulated forward failure/);
+    const picture = await pictureOf(t, pictureId);
+    expect(picture).toMatchObject({ status: "classified", lastError: "simulated forward failure", label: first.label, features: sampleFeatures(33) });
+    expect(picture?.error).toBeUndefined();
+    const listed = await labeller.client.query(api.pictures.list, { filter: {}, paginationOpts: { numItems: 10, cursor: null } });
+    expect(listed.page[0]).toMatchObject({ _id: pictureId, status: "classified", lastError: "simulated forward failure" });
+    expect(sumCounts(await countersOf(t), "class")).toBe(1);
+
+    classificationSteps.score = originalSteps.score;
+    await labeller.client.action(api.imageClassification.retryClassification, { pictureId });
+    const retried = await pictureOf(t, pictureId);
+    expect(retried?.lastError).toBeUndefined();
+    expect(await classificationsOf(t, pictureId)).toHaveLength(2);
+    expect(sumCounts(await countersOf(t), "class")).toBe(1);
   });
 });
 
@@ -275,11 +344,14 @@ describe("failure injection: the picture remains, is marked failed with the reas
     const good = encodeWeights(model);
     const corrupt = good.slice();
     corrupt.set([0x00, 0x01, 0x02, 0x03], 0);
-    const swapFile = (bytes: Uint8Array) =>
-      t.run(async (ctx) => {
+    // Registered with the corrupt file's own sha256, so the bytes reach the decoder.
+    const swapFile = async (bytes: Uint8Array) => {
+      const sha256 = await sha256Hex(bytes);
+      await t.run(async (ctx) => {
         const storageId = await ctx.storage.store(new Blob([bytes as Uint8Array<ArrayBuffer>]));
-        await ctx.db.patch(version!.versionId, { storageId });
+        await ctx.db.patch(version!.versionId, { storageId, sha256 });
       });
+    };
     await swapFile(corrupt);
     await expect(
       labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(11) }),
@@ -294,6 +366,33 @@ describe("failure injection: the picture remains, is marked failed with the reas
     await swapFile(good);
     await labeller.client.action(api.imageClassification.retryClassification, { pictureId });
     expect(await pictureOf(t, pictureId)).toMatchObject({ status: "classified", attempts: 3 });
+  });
+
+  test("decode: a stored weights file with one flipped byte fails its registered sha256 and is not scored", async () => {
+    const { t, model, labeller, pictureId, version } = await setup();
+    const good = encodeWeights(model);
+    const tampered = good.slice();
+    // The last byte lies inside the last bias: the file still decodes, only the hash can tell.
+    tampered[tampered.length - 1] ^= 0x01;
+    expect(() => decodeWeights(tampered)).not.toThrow();
+    const storeBytes = (bytes: Uint8Array) =>
+      t.run(async (ctx) => {
+        const storageId = await ctx.storage.store(new Blob([bytes as Uint8Array<ArrayBuffer>]));
+        await ctx.db.patch(version!.versionId, { storageId });
+      });
+    await storeBytes(tampered);
+    const message =
+      "the weights file of version 1 (test-model-1) does not match its registered sha256: an admin must re-import it or activate another version";
+    await expect(
+      labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(19) }),
+    ).rejects.toThrow(message);
+    expect(await pictureOf(t, pictureId)).toMatchObject({ status: "failed", error: message, features: sampleFeatures(19) });
+    expect(await classificationsOf(t, pictureId)).toEqual([]);
+    expect(await countersOf(t)).toEqual([]);
+
+    await storeBytes(good);
+    await labeller.client.action(api.imageClassification.retryClassification, { pictureId });
+    expect(await pictureOf(t, pictureId)).toMatchObject({ status: "classified" });
   });
 
   test("decode: a weights file that does not match its registered manifest is refused", async () => {
@@ -458,12 +557,36 @@ describe("recordPicture and generateUploadUrl", () => {
       height: 1.5,
     });
     await expect(error).rejects.toThrow(/fileName is 256 characters; at most 255 are allowed/);
-    await expect(error).rejects.toThrow(/contentType must be an image type such as image\/jpeg, got "application\/pdf"/);
+    await expect(error).rejects.toThrow(
+      /contentType must be a raster image type \(image\/jpeg, image\/png, image\/webp, image\/gif, image\/bmp or image\/avif\), got "application\/pdf"/,
+    );
     await expect(error).rejects.toThrow(/width must be a whole number of pixels from 1 to 100000, got -1/);
     await expect(error).rejects.toThrow(/height must be a whole number of pixels from 1 to 100000, got 1.5/);
     await expect(
       labeller.client.mutation(api.imageClassification.recordPicture, { fileName: "   ", contentType: "image/png" }),
     ).rejects.toThrow(/fileName is empty/);
+  });
+
+  test("SVG is refused, whether claimed in contentType or behind a stored file that claims to be a PNG", async () => {
+    const { t, labeller } = await recordSetup();
+    await expect(
+      labeller.client.mutation(api.imageClassification.recordPicture, { fileName: "logo.svg", contentType: "image/svg+xml" }),
+    ).rejects.toThrow(
+      'contentType must be a raster image type (image/jpeg, image/png, image/webp, image/gif, image/bmp or image/avif), got "image/svg+xml": SVG can carry script, so it is not accepted',
+    );
+    const svgFile = await t.run((ctx) =>
+      ctx.storage.store(new Blob(['<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'], { type: "image/svg+xml" })),
+    );
+    await expect(
+      labeller.client.mutation(api.imageClassification.recordPicture, { storageId: svgFile, fileName: "logo.png", contentType: "image/png" }),
+    ).rejects.toThrow(`the stored file ${svgFile} is image/svg+xml, not a raster image (image/jpeg, image/png, image/webp, image/gif, image/bmp or image/avif): SVG can carry script`);
+    expect(await t.run((ctx) => ctx.db.query("pictures").collect())).toEqual([]);
+
+    // Every raster type is still accepted, whatever its case.
+    for (const contentType of ["image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "IMAGE/AVIF"]) {
+      const storageId = await storeImage(t, contentType.toLowerCase());
+      await labeller.client.mutation(api.imageClassification.recordPicture, { storageId, fileName: "ok", contentType });
+    }
   });
 
   test('privacy mode "none": no image may be attached, and the picture records the mode', async () => {

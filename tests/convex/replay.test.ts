@@ -156,6 +156,33 @@ describe("replay.reclassify", () => {
     expect(candidateModel.name).toBe("candidate");
   });
 
+  test("a weights file with one flipped byte fails its registered sha256: the replay fails with the reason and stores nothing", async () => {
+    const { t, admin, candidate } = await setup(30);
+    const bytes = new Uint8Array(await t.run(async (ctx) => (await ctx.storage.get(candidate.storageId))!.arrayBuffer()));
+    const tampered = bytes.slice();
+    tampered[tampered.length - 1] ^= 0x01;
+    await t.run(async (ctx) => {
+      const storageId = await ctx.storage.store(new Blob([tampered]));
+      await ctx.db.patch(candidate.versionId, { storageId });
+    });
+    const replayId = await admin.client.mutation(api.replay.reclassify, { versionId: candidate.versionId, filter: {} });
+    await runScheduled(t);
+    expect(await replayOf(t, replayId)).toMatchObject({
+      status: "failed",
+      processed: 0,
+      error: "the weights file of version 2 (candidate) does not match its registered sha256: an admin must re-import it or activate another version",
+    });
+    expect(await t.run((ctx) => ctx.db.query("shadowClassifications").collect())).toEqual([]);
+
+    await t.run(async (ctx) => {
+      const storageId = await ctx.storage.store(new Blob([bytes]));
+      await ctx.db.patch(candidate.versionId, { storageId });
+    });
+    await admin.client.mutation(api.replay.resume, { replayId });
+    await runScheduled(t);
+    expect(await replayOf(t, replayId)).toMatchObject({ status: "done", processed: 30 });
+  });
+
   test("filters by source version and time; results pair shadow and live labels", async () => {
     const { t, admin, live, liveModel, seeded } = await setup(5);
     const other = await seedVersion(t, makeTestModel({ seed: 3, name: "other" }));

@@ -22,6 +22,20 @@ describe("checkImageFile", () => {
     expect(decoded).toBe(false);
   });
 
+  it("rejects SVG by its MIME type, naming the file and why, without decoding it", async () => {
+    let decoded = false;
+    const decoder: ImageDecoder = async () => {
+      decoded = true;
+      return { width: 1, height: 1 };
+    };
+    const svg = new File(['<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'], "logo.svg", { type: "image/svg+xml" });
+    await expect(checkImageFile(svg, decoder)).rejects.toThrow(
+      '"logo.svg" is image/svg+xml, not a raster image (image/jpeg, image/png, image/webp, image/gif, image/bmp or image/avif): SVG can carry script, so it is not accepted',
+    );
+    expect(decoded).toBe(false);
+    await expect(checkImageFile(new File([pngBytes], "photo.webp", { type: "image/webp" }), decoder)).resolves.toBeUndefined();
+  });
+
   it("sniffs files without a MIME type", async () => {
     await expect(checkImageFile(new File(["hello"], "README", { type: "" }), decodesAs(1, 1))).rejects.toThrow('"README" is not an image (unknown file type)');
     await expect(checkImageFile(new File([pngBytes], "scan", { type: "" }), decodesAs(4, 4))).resolves.toBeUndefined();
