@@ -68,3 +68,23 @@ describe("demo seed", () => {
     expect(backend.faults).toBeNull();
   });
 });
+
+describe("demo seed with another CLIP model", () => {
+  it("registers the versions but activates none and seeds no tiny-clip data, saying why", async () => {
+    let mismatch: DemoSeedSummary | undefined;
+    const other = await createDemoBackend({
+      seed: async (context) => {
+        mismatch = await seedDemo(context, { clipModelId: "Xenova/clip-vit-base-patch32" });
+      },
+    });
+    expect(mismatch!.versionIds).toHaveLength(2);
+    expect(mismatch!.activeVersionId).toBeNull();
+    expect(mismatch!.labelledItems).toBe(0);
+    expect(mismatch!.pictureIds).toEqual([]);
+    expect(mismatch!.notes[0]).toContain('trained on "tiny-clip" features but the browser uses "Xenova/clip-vit-base-patch32"');
+    const { token } = await other.signIn("admin");
+    const settings = (await other.call("query", "settings:get", {}, token)) as { clipModelId: string };
+    expect(settings.clipModelId).toBe("Xenova/clip-vit-base-patch32");
+    other.close();
+  });
+});

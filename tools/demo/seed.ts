@@ -104,15 +104,16 @@ export async function seedDemo(context: DemoSeedContext, options: DemoSeedOption
         reason: "Demo seed: first version goes live.",
       });
       summary.activeVersionId = summary.versionIds[0];
+      // The set's features come from the same model as the weights: useless against any other.
+      const labelled = await readLabelledSet(join(weightsDir, DEMO_LABELLED_SET_FILE));
+      for (let start = 0; start < labelled.length; start += LABELLED_CHUNK) {
+        await context.callAs("admin", "mutation", "labelledSet:importItems", {
+          name: "demo labelled set",
+          items: labelled.slice(start, start + LABELLED_CHUNK),
+        });
+      }
+      summary.labelledItems = labelled.length;
     }
-    const labelled = await readLabelledSet(join(weightsDir, DEMO_LABELLED_SET_FILE));
-    for (let start = 0; start < labelled.length; start += LABELLED_CHUNK) {
-      await context.callAs("admin", "mutation", "labelledSet:importItems", {
-        name: "demo labelled set",
-        items: labelled.slice(start, start + LABELLED_CHUNK),
-      });
-    }
-    summary.labelledItems = labelled.length;
   });
 
   const registerSecond = async () => {
@@ -124,7 +125,7 @@ export async function seedDemo(context: DemoSeedContext, options: DemoSeedOption
   if (!clipMatches) {
     await registerSecond();
     summary.notes.push(
-      `The demo weights were trained on "${first.input.clipModel}" features but the browser uses "${clipModelId}": no version was activated and no pictures were seeded. Import weights trained on "${clipModelId}" as admin.`,
+      `The demo weights were trained on "${first.input.clipModel}" features but the browser uses "${clipModelId}": no version was activated and no labelled set or pictures were seeded. Import weights trained on "${clipModelId}" as admin.`,
     );
     return summary;
   }
