@@ -4,7 +4,7 @@
  * bare onnxruntime-web session on the same model file. Both are loaded first;
  * then each round extracts one image through the app's worker and runs the
  * bare session once, so both sides see the same machine load. Last, the
- * pipeline's decode and preprocessing steps are timed alone. Node calls
+ * pipeline's steps before the model are timed alone. Node calls
  * `window.runClipBench`.
  */
 import { parseClipResponse, type ClipRequest, type ClipResponse } from "../../../src/clip/clipProtocol.ts";
@@ -109,8 +109,8 @@ window.runClipBench = async (options) => {
       pipelineLoadMs,
       bareLoadMs: bareReady.loadMs,
       decodeMs: breakdown.decodeMs,
-      preprocessMs: breakdown.preprocessMs,
-      fastPathMs: breakdown.fastPathMs,
+      resizeMs: breakdown.resizeMs,
+      processorMs: breakdown.processorMs,
     };
   } finally {
     app.terminate();

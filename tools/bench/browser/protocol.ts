@@ -17,8 +17,7 @@ export interface BreakdownRequest {
 }
 
 export type BreakdownResponse =
-  /** fastPathMs: decode + preprocess through breakdown.worker.ts's candidate fast path. */
-  | { status: "done"; decodeMs: number[]; preprocessMs: number[]; fastPathMs: number[] }
+  | { status: "done"; decodeMs: number[]; resizeMs: number[]; processorMs: number[] }
   | { status: "error"; message: string };
 
 export interface BrowserBenchOptions {
@@ -43,11 +42,10 @@ export interface BrowserBenchResult {
   bareMs: number[];
   pipelineLoadMs: number;
   bareLoadMs: number;
-  /** The pipeline's non-model steps timed alone (same image, same processor config). */
+  /** The pipeline's steps before the model, each timed alone (same image, same processor config and resize code). */
   decodeMs: number[];
-  preprocessMs: number[];
-  /** Decode + preprocess through the candidate fast path (decode at the processor's size). */
-  fastPathMs: number[];
+  resizeMs: number[];
+  processorMs: number[];
 }
 
 export const BARE_SESSION_INPUT = "pixel_values";
