@@ -10,7 +10,7 @@ import { ConvexError, v, type Infer } from "convex/values";
 import { internalAction, internalMutation, internalQuery, type ActionCtx, type MutationCtx, type QueryCtx } from "./_generated/server";
 import { internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
-import { adminAction, adminMutation, adminQuery } from "./functions";
+import { adminAction, adminMutation, adminQuery, memberQuery } from "./functions";
 import { writeAudit } from "./audit";
 import { loadSettings } from "./settings";
 import { LABELLED_PAGE_SIZE } from "./labelledSet";
@@ -269,6 +269,35 @@ export const getVersion = adminQuery({
   handler: async (ctx, { versionId }) => {
     const version = await ctx.db.get(versionId);
     return version === null ? null : (await toPublicVersions(ctx, [version]))[0];
+  },
+});
+
+const versionChoiceValidator = v.object({
+  _id: v.id("modelVersions"),
+  number: v.number(),
+  name: v.string(),
+  status: versionStatusValidator,
+  isActive: v.boolean(),
+});
+
+/**
+ * Versions to pick from in filters, for every role: classifications name their
+ * version, so labellers and analysts filter by it too. Only what a picker shows;
+ * hashes, files, notes and metrics stay with the admin-only `listVersions`.
+ */
+export const versionChoices = memberQuery({
+  args: {},
+  returns: v.array(versionChoiceValidator),
+  handler: async (ctx) => {
+    const versions = await ctx.db.query("modelVersions").withIndex("by_number").order("desc").take(MAX_LISTED_VERSIONS);
+    const activeVersionId = (await loadDeployment(ctx))?.activeVersionId ?? null;
+    return versions.map((version) => ({
+      _id: version._id,
+      number: version.number,
+      name: version.name,
+      status: version.status,
+      isActive: version._id === activeVersionId,
+    }));
   },
 });
 

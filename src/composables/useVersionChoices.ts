@@ -8,17 +8,26 @@ export interface VersionChoice {
   versionId: Id<"modelVersions">;
   number: number;
   name: string;
+  status: "ready" | "archived";
+  isActive: boolean;
 }
 
 /**
- * Model versions to offer in filters. Only admins may list versions, so other
- * roles get an empty list and pages hide the version filter for them.
+ * Model versions to offer in filters, for every role (`models.versionChoices`
+ * carries only what a picker shows). Empty until they load, and for a user
+ * without a role, whom the server would refuse.
  */
 export function useVersionChoices(): ComputedRef<VersionChoice[]> {
   const session = useSessionStore();
-  const versions = useQuery(api.models.listVersions, () => (session.role === "admin" ? {} : "skip"));
+  const versions = useQuery(api.models.versionChoices, () => (session.role ? {} : "skip"));
   return computed(() =>
-    (versions.data.value ?? []).map((version) => ({ versionId: version._id, number: version.number, name: version.name })),
+    (versions.data.value ?? []).map((version) => ({
+      versionId: version._id,
+      number: version.number,
+      name: version.name,
+      status: version.status,
+      isActive: version.isActive,
+    })),
   );
 }
 

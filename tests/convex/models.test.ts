@@ -564,6 +564,25 @@ describe("internal access for classification and replay", () => {
   });
 });
 
+describe("version choices", () => {
+  test("every role sees each version's number, name, status and which is active, and nothing else", async () => {
+    const t = makeBackend();
+    const admin = await asUser(t, "admin");
+    const v1 = await register(t, admin.client, makeTestModel({ seed: 1 }), "base");
+    const v2 = await register(t, admin.client, makeTestModel({ seed: 2 }), "candidate");
+    await admin.client.action(api.models.activateVersion, { versionId: v1.versionId, reason: "launch" });
+    await admin.client.mutation(api.models.archiveVersion, { versionId: v2.versionId, reason: "not needed" });
+
+    for (const role of ["labeller", "analyst", "admin"] as const) {
+      const { client } = await asUser(t, role, `${role}-choices@example.com`);
+      expect(await client.query(api.models.versionChoices, {})).toEqual([
+        { _id: v2.versionId, number: 2, name: "candidate", status: "archived", isActive: false },
+        { _id: v1.versionId, number: 1, name: "base", status: "ready", isActive: true },
+      ]);
+    }
+  });
+});
+
 /** Public functions of the weights-owning modules, read from the modules themselves so a new one cannot be missed. */
 const weightsModules = import.meta.glob<Record<string, unknown>>(["../../convex/models.ts", "../../convex/settings.ts", "../../convex/labelledSet.ts"], {
   eager: true,
@@ -599,6 +618,7 @@ describe("no weights leak", () => {
     await record("models:rollback", admin.client.mutation(api.models.rollback, { reason: "back" }));
     await record("models:archiveVersion", admin.client.mutation(api.models.archiveVersion, { versionId: v2.versionId, reason: "done" }));
     await record("models:listVersions", admin.client.query(api.models.listVersions, {}));
+    await record("models:versionChoices", admin.client.query(api.models.versionChoices, {}));
     await record("models:getVersion", admin.client.query(api.models.getVersion, { versionId: v1.versionId }));
     await record("models:timeline", admin.client.query(api.models.timeline, {}));
     await record("models:compareVersions", admin.client.action(api.models.compareVersions, { candidateId: v2.versionId }));

@@ -380,6 +380,7 @@ async function everyPublicOutput() {
   await record("analytics:drift", analyst.client.query(api.analytics.drift, { a: range, b: range }));
 
   await record("models:listVersions", admin.client.query(api.models.listVersions, {}));
+  for (const viewer of [labeller, analyst, admin]) await record("models:versionChoices", viewer.client.query(api.models.versionChoices, {}));
   await record("models:getVersion", admin.client.query(api.models.getVersion, { versionId: v1.versionId }));
   await record("models:timeline", admin.client.query(api.models.timeline, {}));
   await record("models:compareVersions", admin.client.action(api.models.compareVersions, { candidateId: v2.versionId }));

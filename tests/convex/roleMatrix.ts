@@ -75,6 +75,7 @@ export const matrix: Record<string, MatrixEntry> = {
   "models:generateUploadUrl": { allowed: admin },
   "models:registerVersion": { allowed: admin, args: async (t) => ({ storageId: await someStorageId(t), name: "v", notes: "" }) },
   "models:listVersions": { allowed: admin },
+  "models:versionChoices": { allowed: viewers },
   "models:getVersion": { allowed: admin, args: async (t) => ({ versionId: await someVersionId(t) }) },
   "models:activateVersion": { allowed: admin, args: async (t) => ({ versionId: await someVersionId(t), reason: "r" }) },
   "models:rollback": { allowed: admin, args: { reason: "r" } },

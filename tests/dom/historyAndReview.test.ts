@@ -32,13 +32,27 @@ function detail(row: ReturnType<typeof picture>) {
   };
 }
 
+const versionChoices = [
+  { _id: "modelVersions:3", number: 3, name: "candidate", status: "ready", isActive: false },
+  { _id: "modelVersions:2", number: 2, name: "current", status: "ready", isActive: true },
+  { _id: "modelVersions:1", number: 1, name: "base", status: "archived", isActive: false },
+];
+
+function selectLabelled(wrapper: Awaited<ReturnType<typeof mountWithBackend>>["wrapper"], text: string) {
+  const field = wrapper.findAll("label.field").find((label) => label.find("span").text() === text);
+  if (!field) throw new Error(`no field labelled ${text}`);
+  return field.find("select");
+}
+
 describe("HistoryPage", () => {
   it("passes the filters to pictures.list and pages with cursors", async () => {
-    const backend = new FakeBackend().on("pictures:list", ({ paginationOpts }: { paginationOpts: { cursor: string | null } }) =>
-      paginationOpts.cursor === null
-        ? { page: [picture(1), picture(2, { labelled: true, confirmedLabel: "dog" })], isDone: false, continueCursor: "cursor-2" }
-        : { page: [picture(3, { status: "failed", error: "no active model version", label: undefined, confidence: undefined })], isDone: true, continueCursor: "end" },
-    );
+    const backend = new FakeBackend()
+      .on("models:versionChoices", versionChoices)
+      .on("pictures:list", ({ paginationOpts }: { paginationOpts: { cursor: string | null } }) =>
+        paginationOpts.cursor === null
+          ? { page: [picture(1), picture(2, { labelled: true, confirmedLabel: "dog" })], isDone: false, continueCursor: "cursor-2" }
+          : { page: [picture(3, { status: "failed", error: "no active model version", label: undefined, confidence: undefined })], isDone: true, continueCursor: "end" },
+      );
     const { wrapper } = await mountWithBackend(HistoryPage, backend, { user: userWithRole("labeller"), path: "/history" });
     const rows = () => wrapper.findAll('table[aria-label="Pictures"] tbody tr').map((row) => row.findAll("td").map((cell) => cell.text()));
     expect(rows()[1]).toEqual(["photo-2.jpg", "2026-11-27 08:02 UTC", "classified", "cat", "90.0%", "dog", "Remove"]);
@@ -49,7 +63,7 @@ describe("HistoryPage", () => {
     expect(wrapper.text()).toContain("Page 2");
 
     await wrapper.find('input[type="search"]').setValue("dog");
-    await wrapper.findAll("select")[0].setValue("no");
+    await selectLabelled(wrapper, "Labelled").setValue("no");
     const [from, to] = wrapper.findAll('input[type="date"]');
     await from.setValue("2026-11-01");
     await to.setValue("2026-11-27");
@@ -62,8 +76,38 @@ describe("HistoryPage", () => {
     expect(wrapper.text()).toContain("Page 1");
   });
 
+  it("offers every version to labellers and analysts, from models.versionChoices, and filters by it", async () => {
+    for (const role of ["labeller", "analyst"] as const) {
+      const backend = new FakeBackend()
+        .on("models:versionChoices", versionChoices)
+        .on("pictures:list", { page: [picture(1)], isDone: true, continueCursor: "" });
+      const { wrapper } = await mountWithBackend(HistoryPage, backend, { user: userWithRole(role), path: "/history" });
+      expect(backend.callsTo("models:listVersions")).toHaveLength(0);
+      const version = selectLabelled(wrapper, "Version");
+      expect(version.findAll("option").map((option) => option.text())).toEqual([
+        "any version",
+        "v3 · candidate",
+        "v2 · current (active)",
+        "v1 · base (archived)",
+      ]);
+      await version.setValue("modelVersions:1");
+      await flushPromises();
+      expect(backend.activeSubscriptions("pictures:list")[0].args.filter.versionId).toBe("modelVersions:1");
+      wrapper.unmount();
+    }
+  });
+
+  it("hides the version filter while there are no versions", async () => {
+    const backend = new FakeBackend()
+      .on("models:versionChoices", [])
+      .on("pictures:list", { page: [picture(1)], isDone: true, continueCursor: "" });
+    const { wrapper } = await mountWithBackend(HistoryPage, backend, { user: userWithRole("labeller"), path: "/history" });
+    expect(backend.activeSubscriptions("models:versionChoices")).toHaveLength(1);
+    expect(wrapper.findAll("label.field span").map((span) => span.text())).not.toContain("Version");
+  });
+
   it("refuses a date range that ends before it starts", async () => {
-    const backend = new FakeBackend().on("pictures:list", { page: [], isDone: true, continueCursor: "" });
+    const backend = new FakeBackend().on("models:versionChoices", versionChoices).on("pictures:list", { page: [], isDone: true, continueCursor: "" });
     const { wrapper } = await mountWithBackend(HistoryPage, backend, { user: userWithRole("labeller"), path: "/history" });
     const [from, to] = wrapper.findAll('input[type="date"]');
     await from.setValue("2026-11-20");
@@ -76,6 +120,7 @@ describe("HistoryPage", () => {
   it("opens the picture named in ?picture= (from a comparison's disagreement list)", async () => {
     const row = picture(42, { fileName: "fox-or-dog.jpg" });
     const backend = new FakeBackend()
+      .on("models:versionChoices", versionChoices)
       .on("pictures:list", { page: [], isDone: true, continueCursor: "" })
       .on("pictures:get", detail(row));
     const { wrapper } = await mountWithBackend(HistoryPage, backend, { user: userWithRole("admin"), path: "/history?picture=pictures:42" });
@@ -87,6 +132,7 @@ describe("HistoryPage removal", () => {
   it("removes a picture after confirmation and shows a refusal", async () => {
     let rows = [picture(1), picture(2)];
     const backend = new FakeBackend()
+      .on("models:versionChoices", versionChoices)
       .on("pictures:list", () => ({ page: rows, isDone: true, continueCursor: "" }))
       .on("pictures:remove", ({ pictureId }: { pictureId: string }) => {
         if (pictureId === "pictures:2") throw new Error("Uncaught ConvexError: only the picture's uploader or an admin may remove it");
