@@ -110,7 +110,8 @@ function adminBackend() {
         metrics: { accuracy: 0.875, macroF1: 0.8612, ece: 0.041, itemCount: 200, computedAt: 0 },
       },
     ])
-    .on("models:compareVersions", comparison);
+    .on("models:compareVersions", comparison)
+    .on("replay:list", []);
 }
 
 async function mountModels(backend: FakeBackend) {
@@ -178,6 +179,17 @@ describe("ModelsPage", () => {
     expect(headline[0]).toBe("Accuracy75.0%50.0%");
     const link = page.find('table[aria-label="Disagreements"] a');
     expect(link.attributes("href")).toBe("/history?picture=pictures:42");
+  });
+
+  it("offers replay with the page's versions", async () => {
+    const page = await mountModels(adminBackend());
+    const replay = page.find('form[aria-label="Replay"]');
+    expect(replay.findAll("select")[0].findAll("option").map((option) => option.text())).toEqual([
+      "choose a version",
+      "v2 · candidate",
+      "v1 · baseline (active)",
+    ]);
+    expect(page.text()).toContain("No replays yet.");
   });
 
   it("rolls back only with a reason", async () => {
