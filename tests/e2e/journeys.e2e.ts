@@ -314,6 +314,7 @@ describe("admin, versions", () => {
     await expect.poll(() => activeText(page), { timeout: 30_000 }).toContain("Active: v1 · demo-mlp");
 
     const timeline = page.getByRole("table", { name: "Activation timeline" }).locator("tbody tr");
+    await expect.poll(() => timeline.filter({ hasText: "e2e: back to the proven version" }).count(), { timeout: 30_000 }).toBe(1);
     const entries = await timeline.allTextContents();
     const activation = entries.find((entry) => entry.includes("e2e: promote the retrained candidate"));
     const rollback = entries.find((entry) => entry.includes("e2e: back to the proven version"));
@@ -326,7 +327,8 @@ describe("admin, versions", () => {
 
     await page.getByRole("link", { name: "Settings" }).click();
     await expect.poll(() => page.getByRole("heading", { name: "Users and roles" }).count(), { timeout: 30_000 }).toBe(1);
-    expect(await page.getByText("labeller@demo.local").count()).toBeGreaterThan(0);
+    // The table fills in once the users query answers.
+    await expect.poll(() => page.getByRole("cell", { name: "labeller@demo.local" }).count(), { timeout: 30_000 }).toBe(1);
     await saveScreenshot(page, "admin-settings");
   });
 });
@@ -421,7 +423,7 @@ describe("roles", () => {
 
     await page.goto(new URL("/models", appUrl).href);
     await page.waitForURL(/\/not-allowed/);
-    expect(await page.getByRole("heading", { name: "Not allowed" }).count()).toBe(1);
+    await expect.poll(() => page.getByRole("heading", { name: "Not allowed" }).count(), { timeout: 30_000 }).toBe(1);
     expect(await page.getByText("/models is for admin; you are signed in as labeller.").count()).toBe(1);
     expect(await page.getByRole("table", { name: "Versions" }).count()).toBe(0);
     await saveScreenshot(page, "roles-not-allowed");
