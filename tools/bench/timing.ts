@@ -109,14 +109,6 @@ export async function comparePaired(subject: TimedCall, reference: TimedCall, op
   };
 }
 
-/** Times one call on its own (for figures whose reference is a fixed number, such as the original design's). */
-export async function timeCall(call: TimedCall, options: TimingOptions = defaultTimingOptions): Promise<Timing> {
-  const plan = await warmUp(call, options);
-  const samples: number[] = [];
-  for (let trial = 0; trial < options.trials; trial++) samples.push((await runCalls(call, plan.callsPerTrial, plan.asynchronous)) / plan.callsPerTrial);
-  return summarize(samples, plan.callsPerTrial);
-}
-
 /** Exposed so the sink is never provably dead. */
 export function timingSink(): number {
   return sink;
