@@ -58,6 +58,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`npm run demo failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  const message = error instanceof Error ? error.message : String(error);
+  const portHint = /EADDRINUSE|already in use/i.test(message) ? " (another demo or dev server is running? choose other ports with DEMO_APP_PORT and DEMO_BACKEND_PORT)" : "";
+  process.stderr.write(`npm run demo failed: ${message}${portHint}\n`);
   process.exit(1);
 });
