@@ -150,6 +150,9 @@ describe("demo backend over HTTP", () => {
     const fileUrl = rewriteStorageUrls(`https://some-deployment.convex.cloud/api/storage/${sha256}`, () => undefined) as string;
     const served = await fetch(`${server.url}${fileUrl}`);
     expect(served.headers.get("content-type")).toBe("image/png");
+    // What an <img crossorigin="anonymous"> on a COEP require-corp page needs from another origin.
+    expect(served.headers.get("access-control-allow-origin")).toBe("*");
+    expect(served.headers.get("cross-origin-resource-policy")).toBe("cross-origin");
     expect(new Uint8Array(await served.arrayBuffer())).toEqual(bytes);
   });
 

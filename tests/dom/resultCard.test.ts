@@ -73,6 +73,16 @@ describe("ResultCard", () => {
     expect(backend.callsTo("labels:set")[0].args).toEqual({ pictureId: "pictures:7", label: "owl" });
   });
 
+  it("loads the stored picture in CORS mode, which the page's COEP require-corp accepts from the Convex origin", async () => {
+    const { wrapper } = await mountWithBackend(ResultCard, labelBackend(), {
+      user: userWithRole("labeller"),
+      props: { pictureId: "pictures:7", fileName: "pet.png", result, classes, imageUrl: "https://happy-otter-123.convex.cloud/api/storage/abc" },
+    });
+    const image = wrapper.find("img");
+    expect(image.attributes("src")).toBe("https://happy-otter-123.convex.cloud/api/storage/abc");
+    expect(image.attributes("crossorigin")).toBe("anonymous");
+  });
+
   it("shows why a label was not saved", async () => {
     const backend = new FakeBackend().on("labels:set", () => {
       throw new Error("Uncaught Error: picture pictures:7 does not exist or was removed");

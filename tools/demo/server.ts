@@ -138,7 +138,10 @@ async function route(backend: DemoBackend, request: IncomingMessage, response: S
     response.writeHead(200, {
       "Content-Type": file.contentType ?? "application/octet-stream",
       "Cache-Control": "private, max-age=3600",
-      // The app page is cross-origin isolated (COEP require-corp); this keeps images loadable even without the proxy.
+      // The app page is cross-origin isolated (COEP require-corp) and loads pictures with
+      // crossorigin="anonymous", as Convex's own storage URLs are answered: these keep
+      // images loadable even without the proxy, in CORS and no-CORS mode alike.
+      "Access-Control-Allow-Origin": "*",
       "Cross-Origin-Resource-Policy": "cross-origin",
     });
     response.end(file.bytes);
