@@ -210,6 +210,8 @@ describe("runBench and its CLI", () => {
     expect(report.machine.cpus).toBeGreaterThan(0);
     expect(progress[0]).toMatch(/\[1\/1\] MLP forward/);
     const table = formatReport(report);
+    expect(report.quick).toBe(true);
+    expect(table).toMatch(/--quick: .* mean nothing/);
     for (const figure of report.stages[0].figures) {
       expect(table).toContain(figure.label);
       expect(table).toMatch(figure.target?.met ? /\bmet\b/ : /NOT MET/);

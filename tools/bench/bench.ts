@@ -25,6 +25,8 @@ export type StageName = (typeof stageNames)[number];
 export const LARGE_MODEL_DIMS = [512, 1536, 512, 12] as const;
 
 export interface BenchSettings {
+  /** Smoke-run settings: the report says its figures mean nothing. */
+  quick: boolean;
   forward: TimingOptions;
   scaling: TimingOptions;
   scalingBatchSizes: number[];
@@ -42,6 +44,7 @@ export interface BenchSettings {
 }
 
 export const fullSettings: BenchSettings = {
+  quick: false,
   forward: { trials: 15, minTrialMs: 60, warmupMs: 1500 },
   scaling: { trials: 5, minTrialMs: 40, warmupMs: 300 },
   scalingBatchSizes: [1, 16, 256, 1024],
@@ -59,6 +62,7 @@ export const fullSettings: BenchSettings = {
 
 /** For tests and smoke runs: every code path, almost no repetition. Figures from it mean nothing. */
 export const quickSettings: BenchSettings = {
+  quick: true,
   forward: { trials: 2, minTrialMs: 1, warmupMs: 0 },
   scaling: { trials: 2, minTrialMs: 1, warmupMs: 0 },
   scalingBatchSizes: [1, 4],
@@ -161,6 +165,7 @@ export async function runBench({ stages, settings, command = "npm run bench", on
     startedAt,
     machine: { cpus: cpuList.length, cpuModel: cpuList[0]?.model ?? "unknown", node: process.versions.node, platform: `${process.platform}-${process.arch}`, loadAverage: loadavg() },
     command,
+    quick: settings.quick,
     stages: reports,
   };
 }

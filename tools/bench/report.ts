@@ -6,6 +6,8 @@ export interface BenchReport {
   startedAt: string;
   machine: { cpus: number; cpuModel: string; node: string; platform: string; loadAverage: number[] };
   command: string;
+  /** True for --quick runs, whose figures only show that every stage runs. */
+  quick: boolean;
   stages: StageReport[];
 }
 
@@ -43,6 +45,7 @@ export function formatReport(report: BenchReport): string {
   return [
     `npm run bench — ${report.startedAt} — ${machine.cpus}× ${machine.cpuModel}, node ${machine.node}, load average ${machine.loadAverage.map((l) => l.toFixed(2)).join(" ")}`,
     "ratio = project / reference (median of interleaved trials); below 1 means the project is faster",
+    ...(report.quick ? ["--quick: almost no warm-up or repetition, so these figures (and met/NOT MET) mean nothing"] : []),
     "",
     line(header),
     line(widths.map((w) => "-".repeat(w))),
