@@ -8,7 +8,7 @@ import { classificationResultValidator, roleValidator, type ClassificationResult
 import { loadSettings } from "./settings";
 import { countClassification } from "./dailyCounts";
 import { checkFeatures } from "./lib/features";
-import { decodeWeights, verifyWeightsSha256 } from "./lib/weightsBinary";
+import { decodeRegisteredWeights } from "./lib/weightsBinary";
 import { mlpForward, type MlpPrediction } from "./lib/mlpForward";
 import { topClasses } from "./lib/classificationResult";
 import { utcDay } from "./lib/days";
@@ -161,27 +161,9 @@ export const classificationSteps = {
     return new Uint8Array(await blob.arrayBuffer());
   },
 
-  /**
-   * The sha256 check comes first: decodeWeights checks only the structure, so
-   * a changed tensor value would otherwise be scored silently. It is
-   * decodeVerifiedWeights split in two, so each failure gets its own message.
-   */
+  /** decodeRegisteredWeights (sha256 first, then structure), then the manifest the version was registered with. */
   decode: async (bytes: Uint8Array, version: RunnableVersion): Promise<MlpModel> => {
-    try {
-      await verifyWeightsSha256(bytes, version.sha256);
-    } catch {
-      throw new Error(
-        `the weights file of version ${version.number} (${version.name}) does not match its registered sha256: an admin must re-import it or activate another version`,
-      );
-    }
-    let model: MlpModel;
-    try {
-      model = decodeWeights(bytes);
-    } catch (error) {
-      throw new Error(
-        `the weights file of version ${version.number} (${version.name}) could not be decoded (${messageOf(error)}): an admin must re-import it or activate another version`,
-      );
-    }
+    const model = await decodeRegisteredWeights(bytes, version);
     const { input, classes } = version.summary;
     if (
       model.input.dim !== input.dim ||

@@ -22,7 +22,7 @@ import {
   versionStatusValidator,
   type HeadlineMetrics,
 } from "./schema";
-import { decodeWeights, sha256Hex, WeightsDecodeError } from "./lib/weightsBinary";
+import { decodeRegisteredWeights, decodeWeights, sha256Hex, WeightsDecodeError } from "./lib/weightsBinary";
 import { summarizeModel } from "./lib/mlpModel";
 import { mlpForwardBatch } from "./lib/mlpForward";
 import type { MlpModel } from "./lib/weightsFormat";
@@ -348,10 +348,16 @@ export const versionForReplay = internalQuery({
 
 // ---------------------------------------------------------------- evaluation on the labelled set
 
+/** Re-hashed against the registered sha256 like classification and replays: evaluation must measure the weights that were imported. */
 async function loadModel(ctx: ActionCtx, version: RunnableVersion): Promise<MlpModel> {
   const blob = await ctx.storage.get(version.storageId);
   if (blob === null) throw new ConvexError(`The weights file of ${versionLabel(version)} is missing from storage.`);
-  return decodeWeights(new Uint8Array(await blob.arrayBuffer()));
+  try {
+    return await decodeRegisteredWeights(new Uint8Array(await blob.arrayBuffer()), version);
+  } catch (error) {
+    if (!(error instanceof WeightsDecodeError)) throw error;
+    throw new ConvexError(`${error.message.charAt(0).toUpperCase()}${error.message.slice(1)}.`);
+  }
 }
 
 interface SetPredictions {

@@ -244,3 +244,32 @@ export async function decodeVerifiedWeights(bytes: Uint8Array | ArrayBuffer, exp
   await verifyWeightsSha256(bytes, expectedSha256);
   return decodeWeights(bytes);
 }
+
+/** What a registered version records about its weights file. */
+export interface RegisteredWeights {
+  number: number;
+  name: string;
+  sha256: string;
+}
+
+/**
+ * decodeVerifiedWeights for a registered version's stored file, split in two
+ * so each failure gets its own message naming the version and what an admin
+ * can do. The sha256 check comes first: decodeWeights checks only the
+ * structure, so a changed tensor value would otherwise be scored silently.
+ * Shared by classification, replays and evaluation on the labelled set.
+ */
+export async function decodeRegisteredWeights(bytes: Uint8Array | ArrayBuffer, version: RegisteredWeights): Promise<MlpModel> {
+  const file = `the weights file of version ${version.number} (${version.name})`;
+  const remedy = "an admin must re-import it or activate another version";
+  try {
+    await verifyWeightsSha256(bytes, version.sha256);
+  } catch {
+    throw new WeightsDecodeError(`${file} does not match its registered sha256: ${remedy}`);
+  }
+  try {
+    return decodeWeights(bytes);
+  } catch (error) {
+    throw new WeightsDecodeError(`${file} could not be decoded (${error instanceof Error ? error.message : String(error)}): ${remedy}`);
+  }
+}
