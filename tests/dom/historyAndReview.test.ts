@@ -128,6 +128,24 @@ describe("HistoryPage", () => {
   });
 });
 
+describe("HistoryPage: a failed re-classification", () => {
+  it("the row and the opened picture show the reason and time beside the earlier result", async () => {
+    const failedAt = Date.UTC(2026, 10, 28, 9, 5);
+    const row = picture(8, { lastError: "no active model version", lastErrorAt: failedAt });
+    const backend = new FakeBackend()
+      .on("models:versionChoices", versionChoices)
+      .on("pictures:list", { page: [row, picture(9)], isDone: true, continueCursor: "" })
+      .on("pictures:get", detail(row));
+    const { wrapper } = await mountWithBackend(HistoryPage, backend, { user: userWithRole("labeller"), path: "/history?picture=pictures:8" });
+    const statusCells = wrapper.findAll('table[aria-label="Pictures"] tbody tr').map((tr) => tr.findAll("td")[2].text());
+    expect(statusCells[0]).toBe("classified Last re-classification failed: no active model version (2026-11-28 09:05 UTC)");
+    expect(statusCells[1]).toBe("classified");
+    const opened = wrapper.find('article[aria-label="Result for photo-8.jpg"]');
+    expect(opened.text()).toContain("Last re-classification failed: no active model version (2026-11-28 09:05 UTC)");
+    expect(opened.findAll("button").some((button) => button.text() === "Retry classification")).toBe(true);
+  });
+});
+
 describe("HistoryPage removal", () => {
   it("removes a picture after confirmation and shows a refusal", async () => {
     let rows = [picture(1), picture(2)];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { flushPromises } from "@vue/test-utils";
+import PictureResultCard from "../../src/components/PictureResultCard.vue";
 import ResultCard from "../../src/components/ResultCard.vue";
 import { FakeBackend } from "./fakeBackend";
 import { mountWithBackend, userWithRole } from "./mountWithBackend";
@@ -92,5 +93,92 @@ describe("ResultCard", () => {
     await flushPromises();
     expect(card.find('[role="alert"]').text()).toBe("Label not saved: picture pictures:7 does not exist or was removed");
     expect(card.emitted("labelled")).toBeUndefined();
+  });
+});
+
+describe("PictureResultCard: a failed re-classification", () => {
+  const failedAt = Date.UTC(2026, 10, 28, 9, 5);
+  let lastError: string | undefined = "the weights file of version 3 (candidate) is missing from storage: an admin must re-import it or activate another version";
+
+  function pictureBackend(retry: () => unknown) {
+    return new FakeBackend()
+      .on("pictures:get", () => ({
+        picture: {
+          _id: "pictures:7",
+          _creationTime: failedAt - 60_000,
+          uploaderId: "users:1",
+          fileName: "pet.png",
+          contentType: "image/png",
+          storageMode: "full",
+          imageUrl: null,
+          status: "classified",
+          attempts: 2,
+          label: "dog",
+          confidence: 0.6,
+          labelled: false,
+          lastError,
+          lastErrorAt: lastError === undefined ? undefined : failedAt,
+        },
+        result: { ...result, versionId: "modelVersions:2" },
+        classes,
+        label: null,
+      }))
+      .on("imageClassification:retryClassification", retry);
+  }
+
+  async function mountPictureCard(backend: FakeBackend, user = userWithRole("labeller")) {
+    const { wrapper } = await mountWithBackend(PictureResultCard, backend, { user, props: { pictureId: "pictures:7", fileName: "pet.png" } });
+    return wrapper;
+  }
+
+  const retryButton = (card: Awaited<ReturnType<typeof mountPictureCard>>) => card.findAll("button").find((button) => button.text() === "Retry classification");
+
+  it("shows the reason and time next to the earlier result, and the retry clears it once it succeeds", async () => {
+    lastError = "the weights file of version 3 (candidate) is missing from storage: an admin must re-import it or activate another version";
+    const backend = pictureBackend(() => {
+      lastError = undefined;
+      return { ...result, versionId: "modelVersions:3", versionNumber: 3, versionName: "candidate" };
+    });
+    const card = await mountPictureCard(backend);
+    expect(card.find(".result-card__last-error").text()).toContain(
+      "Last re-classification failed: the weights file of version 3 (candidate) is missing from storage: an admin must re-import it or activate another version (2026-11-28 09:05 UTC)",
+    );
+    expect(card.find('[aria-label="Top classes"]').text()).toContain("dog");
+
+    await retryButton(card)!.trigger("click");
+    await flushPromises();
+    expect(backend.callsTo("imageClassification:retryClassification").map((call) => call.args)).toEqual([{ pictureId: "pictures:7" }]);
+    expect(card.find(".result-card__last-error").exists()).toBe(false);
+  });
+
+  it("a retry that fails again says why and keeps the earlier failure shown", async () => {
+    lastError = "no active model version";
+    const backend = pictureBackend(() => {
+      throw new Error("Uncaught ConvexError: no model version is active: an admin must activate one");
+    });
+    const card = await mountPictureCard(backend);
+    await retryButton(card)!.trigger("click");
+    await flushPromises();
+    expect(card.find('[role="alert"]').text()).toBe("Retry failed: no model version is active: an admin must activate one");
+    expect(card.find(".result-card__last-error").text()).toContain("Last re-classification failed: no active model version");
+  });
+
+  it("offers the retry only to the uploader or an admin; others see the reason alone", async () => {
+    lastError = "no active model version";
+    const backend = pictureBackend(() => result);
+    const otherLabeller = await mountPictureCard(backend, { ...userWithRole("labeller"), _id: "users:2" });
+    expect(otherLabeller.find(".result-card__last-error").text()).toContain("no active model version");
+    expect(retryButton(otherLabeller)).toBeUndefined();
+    const analyst = await mountPictureCard(backend, { ...userWithRole("analyst"), _id: "users:1" });
+    expect(retryButton(analyst)).toBeUndefined();
+    const admin = await mountPictureCard(backend, { ...userWithRole("admin"), _id: "users:9" });
+    expect(retryButton(admin)).toBeDefined();
+  });
+
+  it("a result without a failed re-classification shows no failure line", async () => {
+    lastError = undefined;
+    const card = await mountPictureCard(pictureBackend(() => result));
+    expect(card.find(".result-card__last-error").exists()).toBe(false);
+    expect(retryButton(card)).toBeUndefined();
   });
 });
