@@ -6,6 +6,8 @@ import { useBackend, type BackendClient } from "../convex/backendClient";
 import { errorMessage } from "../convex/errorMessage";
 import { useToastStore } from "../stores/toasts";
 import { useUploadQueueStore, type UploadItem, type UploadStage } from "../stores/uploadQueue";
+import { imageTypeOf } from "../utils/imageFiles";
+import { RASTER_IMAGE_TYPES_TEXT } from "../../convex/lib/imageTypes";
 
 export interface UploadQueueOptions {
   pipeline: ImagePipeline;
@@ -52,6 +54,15 @@ export function createUploadRunner(backend: BackendClient, store: ReturnType<typ
 
   async function upload(item: UploadItem): Promise<Id<"pictures">> {
     store.update(item.id, { status: "uploading" });
+    // recordPicture refuses an empty content type, which a file without a MIME type would send when no copy is stored.
+    const fileType = await runStage("uploading", () => imageTypeOf(item.file));
+    if (fileType === null) {
+      throw new StageError(
+        "uploading",
+        `"${item.fileName}" was not uploaded: it has no file type and its first bytes are none of ${RASTER_IMAGE_TYPES_TEXT}`,
+        false,
+      );
+    }
     const mode = await runStage("uploading", privacyMode);
     const stored = await runStage("uploading", () => options.pipeline.prepareForStorage(item.file, mode));
     let storageId: Id<"_storage"> | undefined;
@@ -63,7 +74,7 @@ export function createUploadRunner(backend: BackendClient, store: ReturnType<typ
       backend.mutation(api.imageClassification.recordPicture, {
         storageId,
         fileName: item.fileName,
-        contentType: stored?.blob.type || item.file.type,
+        contentType: stored?.blob.type || fileType,
         width: stored?.width,
         height: stored?.height,
       }),

@@ -37,19 +37,42 @@ function readBytes(blob: Blob): Promise<Uint8Array> {
   });
 }
 
-/** Magic numbers of the formats browsers decode, for files without a MIME type. */
+const ascii = (bytes: Uint8Array, start: number, end: number) => String.fromCharCode(...bytes.subarray(start, end));
+
+/**
+ * The ISO-BMFF brands of an `ftyp` box (major, then compatible). MP4 and HEIC
+ * files start with `ftyp` too, so AVIF is told apart by its brand.
+ */
+function ftypBrands(bytes: Uint8Array): string[] {
+  if (ascii(bytes, 4, 8) !== "ftyp") return [];
+  const boxSize = Math.min(bytes.length, ((bytes[0] << 24) | (bytes[1] << 16) | (bytes[2] << 8) | bytes[3]) >>> 0);
+  const brands = [ascii(bytes, 8, 12)];
+  for (let offset = 16; offset + 4 <= boxSize; offset += 4) brands.push(ascii(bytes, offset, offset + 4));
+  return brands;
+}
+
+/** Magic numbers of the raster formats the server accepts, for files without a MIME type. */
 const signatures: Array<{ type: string; matches: (bytes: Uint8Array) => boolean }> = [
-  { type: "image/png", matches: (b) => b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47 },
+  { type: "image/png", matches: (b) => b[0] === 0x89 && ascii(b, 1, 4) === "PNG" },
   { type: "image/jpeg", matches: (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff },
-  { type: "image/gif", matches: (b) => b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46 },
-  { type: "image/webp", matches: (b) => String.fromCharCode(...b.subarray(0, 4)) === "RIFF" && String.fromCharCode(...b.subarray(8, 12)) === "WEBP" },
-  { type: "image/bmp", matches: (b) => b[0] === 0x42 && b[1] === 0x4d },
-  { type: "image/avif", matches: (b) => String.fromCharCode(...b.subarray(4, 8)) === "ftyp" },
+  { type: "image/gif", matches: (b) => ascii(b, 0, 6) === "GIF87a" || ascii(b, 0, 6) === "GIF89a" },
+  { type: "image/webp", matches: (b) => ascii(b, 0, 4) === "RIFF" && ascii(b, 8, 12) === "WEBP" },
+  { type: "image/bmp", matches: (b) => ascii(b, 0, 2) === "BM" },
+  { type: "image/avif", matches: (b) => ftypBrands(b).some((brand) => brand === "avif" || brand === "avis") },
 ];
 
-async function sniffImageType(file: Blob): Promise<string | null> {
-  const bytes = await readBytes(file.slice(0, 16));
+/** The image type a file's first bytes show (png, jpeg, gif, webp, bmp, avif), or null. */
+export async function sniffImageType(file: Blob): Promise<string | null> {
+  const bytes = await readBytes(file.slice(0, 64));
   return signatures.find((signature) => signature.matches(bytes))?.type ?? null;
+}
+
+/**
+ * The file's MIME type, or the type its first bytes show when the browser gave
+ * none (some drag sources and file systems give none); null when neither says.
+ */
+export async function imageTypeOf(file: Blob): Promise<string | null> {
+  return file.type || (await sniffImageType(file));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { flushPromises } from "@vue/test-utils";
 import { ref } from "vue";
 import LabelPage from "../../src/pages/LabelPage.vue";
@@ -252,6 +252,39 @@ describe("upload queue on the label page", () => {
     expect(backend.callsTo("imageClassification:generateUploadUrl")).toEqual([]);
     expect(backend.uploads).toEqual([]);
     expect(backend.callsTo("imageClassification:recordPicture")[0].args.storageId).toBeUndefined();
+  });
+
+  it("sends the sniffed image type for a file without a MIME type when no copy is stored", async () => {
+    const { backend } = labellerBackend("none");
+    const { pipeline, calls } = controllablePipeline();
+    const page = await mountLabelPage(backend, pipeline);
+    const pngBytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
+
+    await page.pick(new File([pngBytes], "scan-0001", { type: "" }));
+    calls.check[0].resolve();
+    // Sniffing reads the file with a FileReader, which settles on a later task than promises do.
+    await vi.waitFor(() => expect(calls.prepare).toHaveLength(1));
+    calls.prepare[0].resolve(null);
+    await flushPromises();
+
+    expect(backend.callsTo("imageClassification:recordPicture")[0].args).toMatchObject({ fileName: "scan-0001", contentType: "image/png" });
+  });
+
+  it("refuses a file whose type is neither given nor recognisable before anything is uploaded, naming it", async () => {
+    const { backend } = labellerBackend("full");
+    const { pipeline, calls } = controllablePipeline();
+    const page = await mountLabelPage(backend, pipeline);
+
+    await page.pick(new File(["not an image at all"], "mystery", { type: "" }));
+    calls.check[0].resolve();
+    await vi.waitFor(() => expect(page.statusOf("mystery")).toBe("Failed"));
+    expect(page.wrapper.text()).toContain(
+      '"mystery" was not uploaded: it has no file type and its first bytes are none of image/jpeg, image/png, image/webp, image/gif, image/bmp or image/avif',
+    );
+    expect(calls.prepare).toHaveLength(0);
+    expect(backend.calls.filter((call) => call.kind !== "query")).toEqual([]);
+    expect(backend.uploads).toEqual([]);
+    expect(page.wrapper.find('button[aria-label="Retry mystery"]').exists()).toBe(false);
   });
 
   it("works on at most two images at a time", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkImageFile, scaledSize, type ImageDecoder } from "../../../src/utils/imageFiles.ts";
+import { checkImageFile, imageTypeOf, scaledSize, sniffImageType, type ImageDecoder } from "../../../src/utils/imageFiles.ts";
 
 const pngBytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
 const decodesAs = (width: number, height: number): ImageDecoder => async () => ({ width, height });
@@ -47,6 +47,44 @@ describe("checkImageFile", () => {
     );
     await expect(checkImageFile(new File([], "empty.png", { type: "image/png" }), decodesAs(1, 1))).rejects.toThrow('"empty.png" is empty (0 bytes)');
     await expect(checkImageFile(new File([pngBytes], "zero.png", { type: "image/png" }), decodesAs(0, 0))).rejects.toThrow('"zero.png" could not be decoded: it has no pixels (0×0)');
+  });
+});
+
+describe("sniffImageType", () => {
+  const ascii = (text: string) => Array.from(text, (char) => char.charCodeAt(0));
+  /** An ISO-BMFF ftyp box: size, "ftyp", major brand, minor version, compatible brands. */
+  const ftyp = (major: string, ...compatible: string[]) => {
+    const size = 16 + 4 * compatible.length;
+    return new Uint8Array([0, 0, 0, size, ...ascii("ftyp"), ...ascii(major), 0, 0, 0, 0, ...compatible.flatMap(ascii), 0, 0, 0, 8, ...ascii("meta")]);
+  };
+  const untyped = (bytes: Uint8Array | number[]) => new File([new Uint8Array(bytes)], "untyped", { type: "" });
+
+  it("recognises each raster format the server accepts by its first bytes", async () => {
+    const samples: Array<[string, number[] | Uint8Array]> = [
+      ["image/png", Array.from(pngBytes)],
+      ["image/jpeg", [0xff, 0xd8, 0xff, 0xdb, 0, 0x43]],
+      ["image/gif", ascii("GIF89a\x01\x00")],
+      ["image/gif", ascii("GIF87a")],
+      ["image/webp", [...ascii("RIFF"), 0x24, 0, 0, 0, ...ascii("WEBPVP8 ")]],
+      ["image/bmp", [...ascii("BM"), 0x36, 0, 0, 0]],
+      ["image/avif", ftyp("avif", "mif1", "miaf")],
+      ["image/avif", ftyp("avis", "msf1")],
+      ["image/avif", ftyp("mif1", "avif")],
+    ];
+    for (const [type, bytes] of samples) expect(await sniffImageType(untyped(bytes)), type).toBe(type);
+  });
+
+  it("answers null for text, an MP4 or HEIC ftyp box, a RIFF that is not WebP, and an empty file", async () => {
+    for (const bytes of [ascii("hello world"), ftyp("isom", "mp41"), ftyp("heic", "mif1"), [...ascii("RIFF"), 0, 0, 0, 0, ...ascii("WAVE")], ascii("GIF")]) {
+      expect(await sniffImageType(untyped(bytes))).toBeNull();
+    }
+    expect(await sniffImageType(untyped([]))).toBeNull();
+  });
+
+  it("imageTypeOf keeps a given MIME type and sniffs only when there is none", async () => {
+    expect(await imageTypeOf(new File([pngBytes], "photo.jpg", { type: "image/jpeg" }))).toBe("image/jpeg");
+    expect(await imageTypeOf(untyped(pngBytes))).toBe("image/png");
+    expect(await imageTypeOf(untyped(ascii("plain text")))).toBeNull();
   });
 });
 
