@@ -6,7 +6,8 @@
  *
  * The baseline swaps exactly two of the action's steps (the
  * `classificationSteps` seams): `readWeights` reads the canonical JSON file
- * stored beside the binary, and `decode` is `JSON.parse` + `toMlpModel`.
+ * stored beside the binary, and `decode` checks its sha256 (as the binary
+ * path checks the registered hash) and runs `JSON.parse` + `toMlpModel`.
  * Everything else, including convex-test's own overhead, is identical, so
  * the ratio understates what JSON costs next to a real deployment's much
  * cheaper in-memory steps; the in-action step times are reported too.
@@ -15,6 +16,7 @@ import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
 import { classificationSteps } from "../../convex/imageClassification.ts";
 import { toMlpModel } from "../../convex/lib/mlpModel.ts";
+import { sha256Hex } from "../../convex/lib/weightsBinary.ts";
 import type { CanonicalWeights } from "../../convex/lib/weightsFormat.ts";
 import { createBenchBackend, storeBenchVersion, type BenchBackend } from "./benchBackend.ts";
 import { benchFeatures, type BenchModel } from "./benchModels.ts";
@@ -29,7 +31,7 @@ export interface ActionStageOptions {
   timing: TimingOptions;
 }
 
-/** Per-call time spent inside the weights steps (read + decode + forward), collected by wrapping them. */
+/** Per-call time spent inside the weights steps (read + sha256 check + decode + forward), collected by wrapping them. */
 class StepClock {
   private readonly samples: number[] = [];
   private current = 0;
@@ -81,6 +83,7 @@ export async function measureClassificationAction({ bench, timing }: ActionStage
   const stored = await storeBenchVersion(backend, bench, { activate: true });
   const pictureId = await recordBenchPicture(backend);
   const clipFeatures = Array.from(benchFeatures(1, bench.model.layers[0].inDim, 3));
+  const jsonSha256 = await sha256Hex(new TextEncoder().encode(bench.jsonText));
 
   const original: StepOverrides = { readWeights: classificationSteps.readWeights, decode: classificationSteps.decode, score: classificationSteps.score };
   const jsonSteps: StepOverrides = {
@@ -90,7 +93,11 @@ export async function measureClassificationAction({ bench, timing }: ActionStage
       if (blob === null) throw new Error(`the benchmark's JSON weights file ${stored.jsonStorageId} is missing from storage`);
       return new Uint8Array(await blob.arrayBuffer());
     },
-    decode: async (bytes) => toMlpModel(JSON.parse(new TextDecoder().decode(bytes)) as CanonicalWeights),
+    // The same integrity check the binary path makes (sha256 against the registered hash), on the JSON bytes.
+    async decode(bytes) {
+      if ((await sha256Hex(bytes)) !== jsonSha256) throw new Error("the benchmark's JSON weights file does not match its sha256");
+      return toMlpModel(JSON.parse(new TextDecoder().decode(bytes)) as CanonicalWeights);
+    },
   };
   const binaryClock = new StepClock();
   const jsonClock = new StepClock();
@@ -123,8 +130,8 @@ export async function measureClassificationAction({ bench, timing }: ActionStage
           trials: paired.subject.trials,
         },
         notes: [
-          "both sides run the full action: runQuery(activeVersion), begin mutation (auth, rate limit), storage read, decode, forward, storeResult mutation",
-          `inside the action, storage read + decode + forward take ${binaryClock.medianMs().toFixed(2)} ms (binary) vs ${jsonClock.medianMs().toFixed(2)} ms (JSON): ${(jsonClock.medianMs() / binaryClock.medianMs()).toFixed(1)}× faster`,
+          "both sides run the full action: runQuery(activeVersion), begin mutation (auth, rate limit), storage read, sha256 check + decode, forward, storeResult mutation",
+          `inside the action, storage read + sha256 check + decode + forward take ${binaryClock.medianMs().toFixed(2)} ms (binary) vs ${jsonClock.medianMs().toFixed(2)} ms (JSON): ${(jsonClock.medianMs() / binaryClock.medianMs()).toFixed(1)}× faster`,
           "the rest of each call is convex-test's in-process function and transaction machinery, the same on both sides",
         ],
       }),
