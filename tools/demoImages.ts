@@ -5,6 +5,7 @@
  * layout and size plus pixel noise, so no two samples are identical.
  */
 import sharp from "sharp";
+import { seededRandom } from "./seededRandom.ts";
 
 export const demoClasses = ["sunset", "forest", "ocean", "snow", "desert", "night", "meadow", "lava", "sky", "roses", "autumn", "fog"] as const;
 export type DemoClass = (typeof demoClasses)[number];
@@ -24,18 +25,6 @@ export interface DemoImageOptions {
   perClass?: number;
   seed?: number;
   classes?: readonly DemoClass[];
-}
-
-/** mulberry32, seeded per image so each image is reproducible on its own. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function mix(a: Rgb, b: Rgb, t: number): Rgb {

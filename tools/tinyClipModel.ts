@@ -19,6 +19,7 @@
  * (measured: 9e-3 apart), which would hide real Node/browser differences.
  */
 import { encodeOnnxModel, onnxDataType, type OnnxModel } from "./onnxProto.ts";
+import { seededRandom } from "./seededRandom.ts";
 
 export const TINY_CLIP_MODEL_ID = "tiny-clip";
 export const TINY_CLIP_EMBEDDING_DIM = 512;
@@ -33,18 +34,6 @@ export interface ModelFile {
   /** Path inside the model folder, with forward slashes. */
   path: string;
   bytes: Uint8Array;
-}
-
-/** mulberry32: a small, well-known seeded PRNG, so the weights never change. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface TinyWeights {

@@ -10,19 +10,9 @@ import { summarizeModel } from "../../convex/lib/mlpModel";
 import { DEFAULT_CLIP_MODEL_ID, DEFAULT_FEATURE_DIM, type MlpModel } from "../../convex/lib/weightsFormat";
 import { api } from "../../convex/_generated/api";
 import type { Backend, UserClient } from "./harness";
+import { seededRandom } from "../../tools/seededRandom";
 
 export const testClasses = ["cat", "dog", "bird", "fish", "horse", "sheep", "cow", "car", "bus", "train", "boat", "plane"];
-
-/** mulberry32: a tiny seeded generator, so every run sees the same weights and features. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(state ^ (state >>> 15), 1 | state);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface TestModelOptions {
   seed?: number;

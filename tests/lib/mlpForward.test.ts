@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { mlpForward, mlpForwardBatch, mlpProbabilitiesBatch, normalizeFeatures } from "../../convex/lib/mlpForward.ts";
 import { toMlpModel } from "../../convex/lib/mlpModel.ts";
 import type { CanonicalWeights, OutputActivation } from "../../convex/lib/weightsFormat.ts";
-import { makeCanonicalWeights, randomVector, seededRandom } from "./weightsFixtures.ts";
+import { makeCanonicalWeights, randomVector } from "./weightsFixtures.ts";
+import { seededRandom } from "../../tools/seededRandom.ts";
 
 /** The forward pass written as plainly as possible, straight from the nested canonical arrays. */
 function referenceForward(weights: CanonicalWeights, features: number[]): number[] {

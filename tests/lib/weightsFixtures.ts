@@ -1,17 +1,6 @@
 /** Small, seeded weight documents for tests: generated, never committed. */
 import type { CanonicalWeights, OutputActivation } from "../../convex/lib/weightsFormat.ts";
-
-/** Mulberry32: a tiny deterministic PRNG, so failures reproduce. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../../tools/seededRandom.ts";
 
 /** Values exactly representable in float32, so JSON ↔ Float32Array comparisons are exact. */
 export function randomMatrix(rows: number, cols: number, random: () => number, scale = 0.5): number[][] {

@@ -14,7 +14,8 @@ import { importOptionsFrom, loadWeightsFile } from "../../tools/weightsFile.ts";
 import { mlpForward } from "../../convex/lib/mlpForward.ts";
 import { toMlpModel } from "../../convex/lib/mlpModel.ts";
 import { decodeWeights, encodeWeights, sha256Hex } from "../../convex/lib/weightsBinary.ts";
-import { clone, makeCanonicalWeights, randomVector, seededRandom, toSequentialStateDict } from "../lib/weightsFixtures.ts";
+import { clone, makeCanonicalWeights, randomVector, toSequentialStateDict } from "../lib/weightsFixtures.ts";
+import { seededRandom } from "../../tools/seededRandom.ts";
 
 const repoRoot = resolve(import.meta.dirname, "../..");
 let dir: string;
