@@ -1,11 +1,11 @@
 import { CliError, parseCommandArgs, type CliCommand } from "../cliKit.ts";
 import { checkFeatures } from "../../convex/lib/features.ts";
-import { parseJson } from "../../convex/lib/jsonText.ts";
 import { compareOnLabelledSet, evaluationClasses, type LabelledComparison } from "../../convex/lib/labelledEvaluation.ts";
 import type { ClassificationReport } from "../../convex/lib/metrics.ts";
 import { mlpForwardBatch } from "../../convex/lib/mlpForward.ts";
 import type { MlpModel } from "../../convex/lib/weightsFormat.ts";
 import { importOptionSpecs, importOptionsFrom, importOptionsHelp, loadWeightsFile, readUserFile, type LoadedWeights } from "../weightsFile.ts";
+import { packFeatureRows, parseJsonLines } from "../jsonLines.ts";
 
 export interface LabelledSetRows {
   /** count × dim, row-major. */
@@ -15,9 +15,6 @@ export interface LabelledSetRows {
   /** 1-based line number of each row in the file. */
   lineNumbers: number[];
 }
-
-/** More bad lines than this are counted, not listed. */
-const LISTED_BAD_LINES = 10;
 
 function describeKnown(classes: readonly string[]): string {
   const listed = classes.slice(0, 12).join(", ");
@@ -31,46 +28,29 @@ function describeKnown(classes: readonly string[]): string {
  */
 export function parseLabelledSetLines(text: string, dim: number, knownClasses: readonly string[], fileLabel: string): LabelledSetRows {
   const known = new Set(knownClasses);
-  const problems: string[] = [];
-  const rows: number[][] = [];
-  const labels: string[] = [];
-  const lineNumbers: number[] = [];
-  text.split(/\r?\n/).forEach((line, index) => {
-    if (line.trim() === "") return;
-    const lineNumber = index + 1;
-    const parsed = parseJson(line);
-    if (!parsed.ok) {
-      problems.push(`line ${lineNumber}: not valid JSON (column ${parsed.error.column}: ${parsed.error.message.replace(/^line \d+, column \d+: /, "")})`);
-      return;
-    }
-    const value = parsed.value;
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      problems.push(`line ${lineNumber}: expected an object {"features": [${dim} numbers], "label": "class name"}`);
-      return;
-    }
-    const { features, label } = value as { features?: unknown; label?: unknown };
-    const featureProblem = checkFeatures(features, dim);
-    if (featureProblem) problems.push(`line ${lineNumber}: ${featureProblem}`);
-    if (typeof label !== "string" || label.trim() === "") {
-      problems.push(`line ${lineNumber}: "label" must be a class name, got ${label === undefined ? "nothing" : JSON.stringify(label)}`);
-    } else if (!known.has(label)) {
-      problems.push(`line ${lineNumber}: label "${label}" is not a class of either version (known: ${describeKnown(knownClasses)})`);
-    } else if (!featureProblem) {
-      rows.push(features as number[]);
-      labels.push(label);
-      lineNumbers.push(lineNumber);
-    }
-  });
-  if (problems.length === 1) throw new CliError(`${fileLabel} ${problems[0]}`);
-  if (problems.length > 0) {
-    const listed = problems.slice(0, LISTED_BAD_LINES);
-    const more = problems.length - listed.length;
-    throw new CliError(`${fileLabel}: ${problems.length} bad lines:\n  ${listed.join("\n  ")}${more > 0 ? `\n  … and ${more} more` : ""}`);
-  }
-  if (rows.length === 0) throw new CliError(`${fileLabel} has no items; expected one {"features": [...], "label": "..."} object per line`);
-  const packed = new Float32Array(rows.length * dim);
-  rows.forEach((row, r) => packed.set(row, r * dim));
-  return { features: packed, count: rows.length, labels, lineNumbers };
+  const { items, lineNumbers } = parseJsonLines(
+    text,
+    fileLabel,
+    (value, report) => {
+      if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        report(`expected an object {"features": [${dim} numbers], "label": "class name"}`);
+        return null;
+      }
+      const { features, label } = value as { features?: unknown; label?: unknown };
+      const featureProblem = checkFeatures(features, dim);
+      if (featureProblem) report(featureProblem);
+      if (typeof label !== "string" || label.trim() === "") {
+        report(`"label" must be a class name, got ${label === undefined ? "nothing" : JSON.stringify(label)}`);
+      } else if (!known.has(label)) {
+        report(`label "${label}" is not a class of either version (known: ${describeKnown(knownClasses)})`);
+      } else if (!featureProblem) {
+        return { features: features as number[], label };
+      }
+      return null;
+    },
+    `items; expected one {"features": [...], "label": "..."} object per line`,
+  );
+  return { features: packFeatureRows(items.map((item) => item.features), dim), count: items.length, labels: items.map((item) => item.label), lineNumbers };
 }
 
 /** The input dimension both models share, or a CliError naming both. */
