@@ -87,6 +87,34 @@ export async function seedVersion(t: Backend, model: MlpModel, options: { create
   });
 }
 
+/** A version's stored weights file. */
+export async function storedWeightsOf(t: Backend, versionId: Id<"modelVersions">): Promise<Uint8Array> {
+  // t.run returns Convex values: an ArrayBuffer is one (bytes), a Uint8Array is not.
+  const buffer = await t.run(async (ctx) => {
+    const version = (await ctx.db.get(versionId))!;
+    return (await ctx.storage.get(version.storageId))!.arrayBuffer();
+  });
+  return new Uint8Array(buffer);
+}
+
+/**
+ * Points the version at a newly stored file holding `bytes` (a tampered or a
+ * restored copy), keeping its registered sha256 unless one is given.
+ */
+export async function replaceStoredWeights(t: Backend, versionId: Id<"modelVersions">, bytes: Uint8Array, sha256?: string): Promise<void> {
+  await t.run(async (ctx) => {
+    const storageId = await ctx.storage.store(new Blob([bytes as Uint8Array<ArrayBuffer>]));
+    await ctx.db.patch(versionId, sha256 === undefined ? { storageId } : { storageId, sha256 });
+  });
+}
+
+/** A copy with the last byte flipped: it lies inside the last bias, so the file still decodes and only the sha256 tells. */
+export function withLastByteFlipped(bytes: Uint8Array): Uint8Array {
+  const tampered = bytes.slice();
+  tampered[tampered.length - 1] ^= 0x01;
+  return tampered;
+}
+
 /** Points the deployment at the version (pushing the previous active one onto the rollback stack). */
 export async function activateDirectly(t: Backend, versionId: Id<"modelVersions">) {
   await t.run(async (ctx) => {

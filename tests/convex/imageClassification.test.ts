@@ -7,7 +7,7 @@ import { mlpForward } from "../../convex/lib/mlpForward";
 import { topClasses } from "../../convex/lib/classificationResult";
 import { parseFeatureLines, predictFeatureRows } from "../../tools/commands/predict";
 import { asUser, ensureAuthEnv, makeBackend, type Backend } from "./harness";
-import { activateDirectly, makeTestModel, sampleFeatures, seedActiveVersion, seedVersion, storeImage } from "./fixtures";
+import { activateDirectly, makeTestModel, replaceStoredWeights, sampleFeatures, seedActiveVersion, seedVersion, storeImage, withLastByteFlipped } from "./fixtures";
 
 beforeAll(ensureAuthEnv);
 // convex-test runs every function in-process; on a loaded 2-core CI machine the heavier stories need more than the default 5 s.
@@ -345,13 +345,7 @@ describe("failure injection: the picture remains, is marked failed with the reas
     const corrupt = good.slice();
     corrupt.set([0x00, 0x01, 0x02, 0x03], 0);
     // Registered with the corrupt file's own sha256, so the bytes reach the decoder.
-    const swapFile = async (bytes: Uint8Array) => {
-      const sha256 = await sha256Hex(bytes);
-      await t.run(async (ctx) => {
-        const storageId = await ctx.storage.store(new Blob([bytes as Uint8Array<ArrayBuffer>]));
-        await ctx.db.patch(version!.versionId, { storageId, sha256 });
-      });
-    };
+    const swapFile = async (bytes: Uint8Array) => replaceStoredWeights(t, version!.versionId, bytes, await sha256Hex(bytes));
     await swapFile(corrupt);
     await expect(
       labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(11) }),
@@ -371,16 +365,9 @@ describe("failure injection: the picture remains, is marked failed with the reas
   test("decode: a stored weights file with one flipped byte fails its registered sha256 and is not scored", async () => {
     const { t, model, labeller, pictureId, version } = await setup();
     const good = encodeWeights(model);
-    const tampered = good.slice();
-    // The last byte lies inside the last bias: the file still decodes, only the hash can tell.
-    tampered[tampered.length - 1] ^= 0x01;
+    const tampered = withLastByteFlipped(good);
     expect(() => decodeWeights(tampered)).not.toThrow();
-    const storeBytes = (bytes: Uint8Array) =>
-      t.run(async (ctx) => {
-        const storageId = await ctx.storage.store(new Blob([bytes as Uint8Array<ArrayBuffer>]));
-        await ctx.db.patch(version!.versionId, { storageId });
-      });
-    await storeBytes(tampered);
+    await replaceStoredWeights(t, version!.versionId, tampered);
     const message =
       "the weights file of version 1 (test-model-1) does not match its registered sha256: an admin must re-import it or activate another version";
     await expect(
@@ -390,7 +377,7 @@ describe("failure injection: the picture remains, is marked failed with the reas
     expect(await classificationsOf(t, pictureId)).toEqual([]);
     expect(await countersOf(t)).toEqual([]);
 
-    await storeBytes(good);
+    await replaceStoredWeights(t, version!.versionId, good);
     await labeller.client.action(api.imageClassification.retryClassification, { pictureId });
     expect(await pictureOf(t, pictureId)).toMatchObject({ status: "classified" });
   });

@@ -5,7 +5,7 @@ import { encodeWeights } from "../../convex/lib/weightsBinary";
 import { mlpForward } from "../../convex/lib/mlpForward";
 import type { MlpModel } from "../../convex/lib/weightsFormat";
 import { asUser, ensureAuthEnv, makeBackend, type Backend, type UserClient } from "./harness";
-import { makeTestModel, sampleFeatures } from "./fixtures";
+import { makeTestModel, replaceStoredWeights, sampleFeatures, storedWeightsOf, withLastByteFlipped } from "./fixtures";
 
 beforeAll(ensureAuthEnv);
 beforeEach(() => {
@@ -527,22 +527,8 @@ describe("comparing versions", () => {
 });
 
 describe("integrity of stored weights", () => {
-  /**
-   * Replaces a version's stored file by one with its last byte flipped: still
-   * decodable, no longer the imported weights. Returns the original file's id.
-   */
-  async function tamper(t: Backend, versionId: Id<"modelVersions">): Promise<Id<"_storage">> {
-    return t.run(async (ctx) => {
-      const version = (await ctx.db.get(versionId))!;
-      const bytes = new Uint8Array(await (await ctx.storage.get(version.storageId))!.arrayBuffer());
-      const tampered = bytes.slice();
-      tampered[tampered.length - 1] ^= 0x01;
-      await ctx.db.patch(versionId, { storageId: await ctx.storage.store(new Blob([tampered])) });
-      return version.storageId;
-    });
-  }
-
-  test("a weights file with one flipped byte fails its registered sha256 in metrics, compare and the promotion gate", async () => {
+  /** teacher (v1) active, its 10-item labelled set, and a near-identical twin (v2) that passes the gate. */
+  async function twinSetup() {
     const t = makeBackend();
     const admin = await asUser(t, "admin");
     const teacher = makeTestModel({ seed: 1, name: "teacher" });
@@ -550,11 +536,17 @@ describe("integrity of stored weights", () => {
     await admin.client.action(api.models.activateVersion, { versionId: v1.versionId, reason: "launch" });
     await importSetLabelledBy(admin.client, teacher, 10);
     const v2 = await register(t, admin.client, nudged(teacher, "twin"), "twin");
+    return { t, admin, v1, v2 };
+  }
+
+  test("a weights file with one flipped byte fails its registered sha256 in metrics, compare and the promotion gate", async () => {
+    const { t, admin, v1, v2 } = await twinSetup();
     await t.finishAllScheduledFunctions(vi.runAllTimers);
     const storedMetrics = (await admin.client.query(api.models.getVersion, { versionId: v2.versionId }))?.metrics;
     expect(storedMetrics?.itemCount).toBe(10);
 
-    const original = await tamper(t, v2.versionId);
+    const twinBytes = await storedWeightsOf(t, v2.versionId);
+    await replaceStoredWeights(t, v2.versionId, withLastByteFlipped(twinBytes));
     const refusal = "The weights file of version 2 (twin) does not match its registered sha256: an admin must re-import it or activate another version.";
     await expect(admin.client.action(api.models.compareVersions, { candidateId: v2.versionId })).rejects.toThrow(refusal);
     await expect(admin.client.action(api.models.activateVersion, { versionId: v2.versionId, reason: "retrained" })).rejects.toThrow(refusal);
@@ -563,24 +555,19 @@ describe("integrity of stored weights", () => {
     expect((await admin.client.query(api.models.getVersion, { versionId: v2.versionId }))?.metrics).toEqual(storedMetrics);
 
     // The baseline is checked too: a tampered active version fails the comparison, naming it.
-    await t.run((ctx) => ctx.db.patch(v2.versionId, { storageId: original }));
-    await tamper(t, v1.versionId);
+    await replaceStoredWeights(t, v2.versionId, twinBytes);
+    await replaceStoredWeights(t, v1.versionId, withLastByteFlipped(await storedWeightsOf(t, v1.versionId)));
     await expect(admin.client.action(api.models.compareVersions, { candidateId: v2.versionId })).rejects.toThrow(
       "The weights file of version 1 (teacher) does not match its registered sha256",
     );
   });
 
   test("once the imported file is back, compare and activation succeed", async () => {
-    const t = makeBackend();
-    const admin = await asUser(t, "admin");
-    const teacher = makeTestModel({ seed: 1, name: "teacher" });
-    const v1 = await register(t, admin.client, teacher, "teacher");
-    await admin.client.action(api.models.activateVersion, { versionId: v1.versionId, reason: "launch" });
-    await importSetLabelledBy(admin.client, teacher, 10);
-    const v2 = await register(t, admin.client, nudged(teacher, "twin"), "twin");
-    const original = await tamper(t, v2.versionId);
+    const { t, admin, v2 } = await twinSetup();
+    const twinBytes = await storedWeightsOf(t, v2.versionId);
+    await replaceStoredWeights(t, v2.versionId, withLastByteFlipped(twinBytes));
     await expect(admin.client.action(api.models.compareVersions, { candidateId: v2.versionId })).rejects.toThrow(/registered sha256/);
-    await t.run((ctx) => ctx.db.patch(v2.versionId, { storageId: original }));
+    await replaceStoredWeights(t, v2.versionId, twinBytes);
     expect((await admin.client.action(api.models.compareVersions, { candidateId: v2.versionId })).gate.allowed).toBe(true);
     await admin.client.action(api.models.activateVersion, { versionId: v2.versionId, reason: "retrained" });
     expect(await activeVersionId(t)).toBe(v2.versionId);

@@ -5,7 +5,7 @@ import { REPLAY_CHUNK_SIZE, replaySteps } from "../../convex/replay";
 import { mlpForward } from "../../convex/lib/mlpForward";
 import type { MlpModel } from "../../convex/lib/weightsFormat";
 import { asUser, ensureAuthEnv, makeBackend, type Backend } from "./harness";
-import { classifiedPicture, makeTestModel, sampleFeatures, seedActiveVersion, seedVersion } from "./fixtures";
+import { classifiedPicture, makeTestModel, replaceStoredWeights, sampleFeatures, seedActiveVersion, seedVersion, storedWeightsOf, withLastByteFlipped } from "./fixtures";
 
 beforeAll(ensureAuthEnv);
 // convex-test runs every function in-process; on a loaded 2-core CI machine the heavier stories need more than the default 5 s.
@@ -138,7 +138,7 @@ describe("replay.reclassify", () => {
 
   test("a missing weights file fails the replay with the reason; restoring the file and resuming completes it", async () => {
     const { t, admin, candidate, candidateModel } = await setup(30);
-    const bytes = await t.run(async (ctx) => (await ctx.storage.get(candidate.storageId))!.arrayBuffer());
+    const bytes = await storedWeightsOf(t, candidate.versionId);
     await t.run((ctx) => ctx.storage.delete(candidate.storageId));
     const replayId = await admin.client.mutation(api.replay.reclassify, { versionId: candidate.versionId, filter: {} });
     await runScheduled(t);
@@ -146,10 +146,7 @@ describe("replay.reclassify", () => {
     expect(failed?.status).toBe("failed");
     expect(failed?.error).toMatch(/weights file of version 2 \(candidate\) is missing from storage/);
 
-    await t.run(async (ctx) => {
-      const storageId = await ctx.storage.store(new Blob([bytes]));
-      await ctx.db.patch(candidate.versionId, { storageId });
-    });
+    await replaceStoredWeights(t, candidate.versionId, bytes);
     await admin.client.mutation(api.replay.resume, { replayId });
     await runScheduled(t);
     expect(await replayOf(t, replayId)).toMatchObject({ status: "done", processed: 30 });
@@ -158,13 +155,8 @@ describe("replay.reclassify", () => {
 
   test("a weights file with one flipped byte fails its registered sha256: the replay fails with the reason and stores nothing", async () => {
     const { t, admin, candidate } = await setup(30);
-    const bytes = new Uint8Array(await t.run(async (ctx) => (await ctx.storage.get(candidate.storageId))!.arrayBuffer()));
-    const tampered = bytes.slice();
-    tampered[tampered.length - 1] ^= 0x01;
-    await t.run(async (ctx) => {
-      const storageId = await ctx.storage.store(new Blob([tampered]));
-      await ctx.db.patch(candidate.versionId, { storageId });
-    });
+    const bytes = await storedWeightsOf(t, candidate.versionId);
+    await replaceStoredWeights(t, candidate.versionId, withLastByteFlipped(bytes));
     const replayId = await admin.client.mutation(api.replay.reclassify, { versionId: candidate.versionId, filter: {} });
     await runScheduled(t);
     expect(await replayOf(t, replayId)).toMatchObject({
@@ -174,10 +166,7 @@ describe("replay.reclassify", () => {
     });
     expect(await t.run((ctx) => ctx.db.query("shadowClassifications").collect())).toEqual([]);
 
-    await t.run(async (ctx) => {
-      const storageId = await ctx.storage.store(new Blob([bytes]));
-      await ctx.db.patch(candidate.versionId, { storageId });
-    });
+    await replaceStoredWeights(t, candidate.versionId, bytes);
     await admin.client.mutation(api.replay.resume, { replayId });
     await runScheduled(t);
     expect(await replayOf(t, replayId)).toMatchObject({ status: "done", processed: 30 });
