@@ -4,7 +4,7 @@ import { internalMutation, type ActionCtx } from "./_generated/server";
 import { internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
 import { labellerAction, labellerMutation, type Caller } from "./functions";
-import { classificationResultValidator, roleValidator, type ClassificationResult, type ManifestSummaryDoc } from "./schema";
+import { classificationResultValidator, roleValidator, storedClassificationValidator, type ClassificationResult, type ManifestSummaryDoc, type StoredClassification } from "./schema";
 import { loadSettings } from "./settings";
 import { countClassification } from "./dailyCounts";
 import { checkFeatures } from "./lib/features";
@@ -182,17 +182,6 @@ export const classificationSteps = {
   store: (ctx: ActionCtx, record: StoredClassification): Promise<Id<"classifications">> =>
     ctx.runMutation(internal.imageClassification.storeResult, record),
 };
-
-interface StoredClassification {
-  pictureId: Id<"pictures">;
-  versionId: Id<"modelVersions">;
-  versionNumber: number;
-  probabilities: number[];
-  labelIndex: number;
-  label: string;
-  confidence: number;
-  features: number[];
-}
 
 function messageOf(error: unknown): string {
   if (error instanceof ConvexError) {
@@ -384,16 +373,7 @@ export const recoverStuck = internalMutation({
  * so a picture is counted once however often it is classified).
  */
 export const storeResult = internalMutation({
-  args: {
-    pictureId: v.id("pictures"),
-    versionId: v.id("modelVersions"),
-    versionNumber: v.number(),
-    probabilities: v.array(v.float64()),
-    labelIndex: v.number(),
-    label: v.string(),
-    confidence: v.number(),
-    features: v.array(v.float64()),
-  },
+  args: storedClassificationValidator.fields,
   returns: v.id("classifications"),
   handler: async (ctx, record) => {
     const picture = await ctx.db.get(record.pictureId);

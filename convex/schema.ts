@@ -86,6 +86,19 @@ export const classificationResultValidator = v.object({
 });
 export type ClassificationResult = Infer<typeof classificationResultValidator>;
 
+/** What a classification stores, as the classifier hands it over; the table adds the day it was counted under. */
+export const storedClassificationValidator = v.object({
+  pictureId: v.id("pictures"),
+  versionId: v.id("modelVersions"),
+  versionNumber: v.number(),
+  probabilities: v.array(v.float64()),
+  labelIndex: v.number(),
+  label: v.string(),
+  confidence: v.number(),
+  features: v.array(v.float64()),
+});
+export type StoredClassification = Infer<typeof storedClassificationValidator>;
+
 export const promotionThresholdsValidator = v.object({
   /** Largest allowed drop in accuracy versus the active version (absolute, 0..1). */
   maxAccuracyDrop: v.number(),
@@ -164,14 +177,7 @@ export default defineSchema({
     .index("by_storage", ["storageId"]),
 
   classifications: defineTable({
-    pictureId: v.id("pictures"),
-    versionId: v.id("modelVersions"),
-    versionNumber: v.number(),
-    probabilities: v.array(v.float64()),
-    labelIndex: v.number(),
-    label: v.string(),
-    confidence: v.number(),
-    features: v.array(v.float64()),
+    ...storedClassificationValidator.fields,
     /** UTC day (YYYY-MM-DD) the classification was counted under. */
     day: v.string(),
   })
