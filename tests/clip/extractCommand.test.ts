@@ -3,17 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../tools/cli.ts";
-import type { CliIo } from "../../tools/cliKit.ts";
+import { capturedIo } from "../lib/capturedIo.ts";
 import { createNodeClipExtractor } from "../../tools/clipNode.ts";
 import { listLabelledImages, type FeatureSetLine } from "../../tools/commands/extract.ts";
 import { demoImagesDir } from "../../tools/writeDemoImages.ts";
 import { tinyClipModelDir } from "../../tools/writeTinyClipModel.ts";
-
-function captureIo(): CliIo & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, isTty: false, stdout: (line) => out.push(line), stderr: (line) => err.push(line) };
-}
 
 describe("mlp extract", () => {
   let folder: string;
@@ -24,11 +18,11 @@ describe("mlp extract", () => {
 
   it("writes one JSONL line per fixture image with its class and relative file, matching the Node extractor", async () => {
     const out = join(folder, "set.jsonl");
-    const io = captureIo();
+    const { io, stdout, stderr } = capturedIo();
     const code = await runCli(["extract", demoImagesDir, "--out", out, "--model-dir", tinyClipModelDir, "--json"], io);
-    expect(io.err).toEqual([]);
+    expect(stderr).toEqual([]);
     expect(code).toBe(0);
-    expect(JSON.parse(io.out[0])).toMatchObject({ images: 36, clipModel: "tiny-clip", dtype: "q8", skipped: [] });
+    expect(JSON.parse(stdout[0])).toMatchObject({ images: 36, clipModel: "tiny-clip", dtype: "q8", skipped: [] });
     const lines = (await readFile(out, "utf8")).trimEnd().split("\n").map((line) => JSON.parse(line) as FeatureSetLine);
     expect(lines).toHaveLength(36);
     expect(lines[0]).toMatchObject({ label: "autumn", file: "autumn/autumn-1.png" });
@@ -43,9 +37,9 @@ describe("mlp extract", () => {
     const empty = join(folder, "empty");
     await mkdir(empty);
     await copyFile(join(demoImagesDir, "fog", "fog-1.png"), join(empty, "loose.png"));
-    const io = captureIo();
+    const { io, stderr } = capturedIo();
     expect(await runCli(["extract", empty, "--out", join(folder, "none.jsonl"), "--model-dir", tinyClipModelDir], io)).toBe(1);
-    expect(io.err.join("\n")).toMatch(/no images in ".*empty": expected class-named subfolders .*found 1 image\(s\) directly in it/);
+    expect(stderr.join("\n")).toMatch(/no images in ".*empty": expected class-named subfolders .*found 1 image\(s\) directly in it/);
   });
 
   it("skips non-image files with a note and fails on an unreadable image, naming it", async () => {
@@ -55,18 +49,18 @@ describe("mlp extract", () => {
     await writeFile(join(set, "fog", "notes.txt"), "not an image");
     await writeFile(join(set, "fog", "zz-broken.jpg"), "not a jpeg either");
     expect((await listLabelledImages(set)).skipped).toEqual(["fog/notes.txt"]);
-    const io = captureIo();
+    const { io, stderr } = capturedIo();
     expect(await runCli(["extract", set, "--out", join(folder, "broken.jsonl"), "--model-dir", tinyClipModelDir], io)).toBe(1);
-    expect(io.err[0]).toBe('skipping "fog/notes.txt": not an image file (.png, .jpg, .jpeg, .webp, .gif, .avif, .tif, .tiff)');
-    expect(io.err[1]).toMatch(/^mlp extract: ".*broken-set\/fog\/zz-broken\.jpg" could not be decoded: /);
+    expect(stderr[0]).toBe('skipping "fog/notes.txt": not an image file (.png, .jpg, .jpeg, .webp, .gif, .avif, .tif, .tiff)');
+    expect(stderr[1]).toMatch(/^mlp extract: ".*broken-set\/fog\/zz-broken\.jpg" could not be decoded: /);
   });
 
   it("rejects a bad --dtype and a missing --out before loading anything", async () => {
-    const io = captureIo();
+    const { io, stderr } = capturedIo();
     expect(await runCli(["extract", demoImagesDir, "--out", join(folder, "x.jsonl"), "--dtype", "fp16"], io)).toBe(1);
-    expect(io.err).toEqual(['mlp extract: --dtype must be one of q8, fp32, found "fp16"']);
-    const noOut = captureIo();
-    expect(await runCli(["extract", demoImagesDir], noOut)).toBe(1);
-    expect(noOut.err).toEqual(["mlp extract: --out SET.jsonl is required"]);
+    expect(stderr).toEqual(['mlp extract: --dtype must be one of q8, fp32, found "fp16"']);
+    const noOut = capturedIo();
+    expect(await runCli(["extract", demoImagesDir], noOut.io)).toBe(1);
+    expect(noOut.stderr).toEqual(["mlp extract: --out SET.jsonl is required"]);
   });
 });

@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../tools/cli.ts";
-import type { CliIo } from "../../tools/cliKit.ts";
+import { capturedIo } from "../lib/capturedIo.ts";
 import { chartFormatOf, predictedDistribution } from "../../tools/commands/chart.ts";
 import { compareModelsOnSet, parseLabelledSetLines } from "../../tools/commands/compare.ts";
 import { parseFeatureLines } from "../../tools/commands/predict.ts";
@@ -39,13 +39,6 @@ const setLines = [
 const setText = setLines.map((line) => JSON.stringify(line)).join("\n") + "\n";
 // softmax([2, 0]) = (e²/(e²+1), 1/(e²+1))
 const confident = Math.exp(2) / (Math.exp(2) + 1);
-
-function capturedIo() {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const io: CliIo = { stdout: (line) => stdout.push(line), stderr: (line) => stderr.push(line), isTty: false };
-  return { io, stdout, stderr };
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "mlp-compare-"));

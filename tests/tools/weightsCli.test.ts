@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../tools/cli.ts";
-import type { CliIo } from "../../tools/cliKit.ts";
+import { capturedIo } from "../lib/capturedIo.ts";
 import { convertWeightsFile, formatFloat32 } from "../../tools/commands/convert.ts";
 import { describeWeightsFile } from "../../tools/commands/info.ts";
 import { formatPredictionLine, parseFeatureLines, predictFeatureRows } from "../../tools/commands/predict.ts";
@@ -21,13 +21,6 @@ const repoRoot = resolve(import.meta.dirname, "../..");
 let dir: string;
 const canonical = makeCanonicalWeights({ dims: [16, 10, 4], normalize: "l2" });
 const file = (name: string) => join(dir, name);
-
-function capturedIo() {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const io: CliIo = { stdout: (line) => stdout.push(line), stderr: (line) => stderr.push(line), isTty: false };
-  return { io, stdout, stderr };
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "mlp-cli-"));
