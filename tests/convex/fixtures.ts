@@ -144,6 +144,22 @@ export async function storeImage(t: Backend, contentType = "image/jpeg"): Promis
   return t.run((ctx) => ctx.storage.store(new Blob([new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3])], { type: contentType })));
 }
 
+/** A classified, labelled picture inserted directly (no image stored), for labelled-set tests. */
+export async function insertLabelledPicture(t: Backend, uploaderId: Id<"users">, features?: number[]): Promise<Id<"pictures">> {
+  return t.run((ctx) =>
+    ctx.db.insert("pictures", {
+      uploaderId,
+      fileName: "p.jpg",
+      contentType: "image/jpeg",
+      storageMode: "none",
+      status: "classified",
+      attempts: 1,
+      labelled: true,
+      features,
+    }),
+  );
+}
+
 /** Records a picture (with a stored image) as the client and classifies it with sampleFeatures(seed). */
 export async function classifiedPicture(t: Backend, client: UserClient, seed: number, fileName = `picture-${seed}.jpg`) {
   const pictureId = await client.mutation(api.imageClassification.recordPicture, {

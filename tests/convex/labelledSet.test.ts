@@ -3,7 +3,7 @@ import { api, internal } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
 import { MAX_LABELLED_ITEMS } from "../../convex/labelledSet";
 import { asUser, ensureAuthEnv, makeBackend, type Backend } from "./harness";
-import { activateDirectly, makeTestModel, sampleFeatures, seedVersion } from "./fixtures";
+import { activateDirectly, insertLabelledPicture, makeTestModel, sampleFeatures, seedVersion } from "./fixtures";
 
 beforeAll(ensureAuthEnv);
 beforeEach(() => {
@@ -15,20 +15,6 @@ afterEach(() => {
 
 function items(labels: string[], firstSeed = 1) {
   return labels.map((label, i) => ({ features: sampleFeatures(firstSeed + i), label }));
-}
-
-async function insertPicture(t: Backend, uploaderId: Id<"users">) {
-  return t.run((ctx) =>
-    ctx.db.insert("pictures", {
-      uploaderId,
-      fileName: "p.jpg",
-      contentType: "image/jpeg",
-      storageMode: "none",
-      status: "classified",
-      attempts: 1,
-      labelled: true,
-    }),
-  );
 }
 
 async function allPages(t: Backend) {
@@ -154,7 +140,7 @@ describe("labeller-confirmed pictures", () => {
   test("a confirmed picture joins the set, a relabel moves it between labels, and removal takes it out", async () => {
     const t = makeBackend();
     const admin = await asUser(t, "admin");
-    const pictureId = await insertPicture(t, admin.userId);
+    const pictureId = await insertLabelledPicture(t, admin.userId);
     const features = sampleFeatures(42);
     const itemId = await t.mutation(internal.labelledSet.upsertFromPicture, { pictureId, label: "cat", features });
     expect((await admin.client.query(api.labelledSet.summary, {})).labels).toEqual([
@@ -174,7 +160,7 @@ describe("labeller-confirmed pictures", () => {
   test("a picture without usable features is refused with the reason", async () => {
     const t = makeBackend();
     const admin = await asUser(t, "admin");
-    const pictureId = await insertPicture(t, admin.userId);
+    const pictureId = await insertLabelledPicture(t, admin.userId);
     const features = sampleFeatures(1);
     features[3] = Number.POSITIVE_INFINITY;
     await expect(t.mutation(internal.labelledSet.upsertFromPicture, { pictureId, label: "cat", features })).rejects.toThrow(
@@ -191,7 +177,7 @@ describe("removing imports", () => {
     const t = makeBackend();
     const admin = await asUser(t, "admin");
     await seedVersion(t, makeTestModel({ seed: 1 }));
-    const pictureId = await insertPicture(t, admin.userId);
+    const pictureId = await insertLabelledPicture(t, admin.userId);
     await t.mutation(internal.labelledSet.upsertFromPicture, { pictureId, label: "bird", features: sampleFeatures(99) });
     const kept = await admin.client.mutation(api.labelledSet.importItems, { name: "kept", items: items(["cat", "dog"]) });
     const dropped = await admin.client.mutation(api.labelledSet.importItems, { name: "dropped", items: items(["cat", "cat", "cow", "cow", "car"], 20) });
@@ -216,7 +202,7 @@ describe("removing imports", () => {
     const t = makeBackend();
     const admin = await asUser(t, "admin");
     await seedVersion(t, makeTestModel({ seed: 1 }));
-    const pictureId = await insertPicture(t, admin.userId);
+    const pictureId = await insertLabelledPicture(t, admin.userId);
     await t.mutation(internal.labelledSet.upsertFromPicture, { pictureId, label: "bird", features: sampleFeatures(99) });
     await admin.client.mutation(api.labelledSet.importItems, { name: "a", items: items(["cat"]) });
     await admin.client.mutation(api.labelledSet.importItems, { name: "b", items: items(["dog", "dog"]) });

@@ -5,7 +5,7 @@ import { encodeWeights } from "../../convex/lib/weightsBinary";
 import { mlpForward } from "../../convex/lib/mlpForward";
 import type { MlpModel } from "../../convex/lib/weightsFormat";
 import { asUser, ensureAuthEnv, makeBackend, type Backend, type UserClient } from "./harness";
-import { makeTestModel, replaceStoredWeights, sampleFeatures, storedWeightsOf, withLastByteFlipped } from "./fixtures";
+import { insertLabelledPicture, makeTestModel, replaceStoredWeights, sampleFeatures, storedWeightsOf, withLastByteFlipped } from "./fixtures";
 
 beforeAll(ensureAuthEnv);
 beforeEach(() => {
@@ -472,18 +472,7 @@ describe("comparing versions", () => {
     let seed = 5000;
     while (mlpForward(teacher, sampleFeatures(seed)).label === mlpForward(other, sampleFeatures(seed)).label) seed += 1;
     const features = sampleFeatures(seed);
-    const pictureId = await t.run(async (ctx) =>
-      ctx.db.insert("pictures", {
-        uploaderId: admin.userId,
-        fileName: "p.jpg",
-        contentType: "image/jpeg",
-        storageMode: "none",
-        status: "classified",
-        attempts: 1,
-        labelled: true,
-        features,
-      }),
-    );
+    const pictureId = await insertLabelledPicture(t, admin.userId, features);
     await t.mutation(internal.labelledSet.upsertFromPicture, { pictureId, label: mlpForward(teacher, features).label, features });
 
     const report = await admin.client.action(api.models.compareVersions, { candidateId: v2.versionId, baselineId: v1.versionId });
