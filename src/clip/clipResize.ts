@@ -7,6 +7,12 @@
  * about 3e-2 apart. Resizing here, in both, makes Node and the browser feed
  * the model the same pixels, and downscaling large photos is antialiased as
  * Pillow does it (the filter widens with the scale factor).
+ *
+ * The output is defined by the arithmetic of the first version of this file
+ * (float64 weights normalised to sum 1, each sum accumulated tap by tap from
+ * 0, horizontal pass first, rounded to 8 bits between passes);
+ * tests/clip/clipResizeReference.ts keeps that version, and the tests check
+ * that every faster path here gives the same bytes.
  */
 
 export interface RgbPixels {
@@ -15,6 +21,14 @@ export interface RgbPixels {
   width: number;
   height: number;
   channels: number;
+}
+
+/** A rectangle of the resized image, in output pixels. */
+export interface PixelRegion {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
 }
 
 /** Pillow's bicubic kernel (a = -0.5), support 2. */
@@ -62,35 +76,57 @@ function computeTaps(inSize: number, outSize: number): Taps {
   return { start, count, weights, maxTaps };
 }
 
+/**
+ * Photos from one camera or one upload batch share sizes, so the tap tables
+ * (a few hundred KB for a 12-megapixel photo) are worth keeping; a handful
+ * covers both axes of a few sizes.
+ */
+const tapsCache = new Map<string, Taps>();
+const TAPS_CACHE_SIZE = 8;
+
+function tapsFor(inSize: number, outSize: number): Taps {
+  const key = `${inSize}:${outSize}`;
+  let taps = tapsCache.get(key);
+  if (!taps) {
+    taps = computeTaps(inSize, outSize);
+    if (tapsCache.size >= TAPS_CACHE_SIZE) tapsCache.delete(tapsCache.keys().next().value!);
+    tapsCache.set(key, taps);
+  }
+  return taps;
+}
+
 /** Rounds to 8 bits between passes, as Pillow does. */
 function toByte(value: number): number {
   return value <= 0 ? 0 : value >= 255 ? 255 : Math.round(value);
 }
 
+function bytesOf(data: Uint8Array | Uint8ClampedArray): Uint8Array {
+  // One array type keeps the hot loops monomorphic.
+  return data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.length);
+}
+
 /**
  * The hot loop of the resize (a 12-megapixel photo is ~150M multiply-adds):
- * one pass over the taps accumulates every channel, on a monomorphic
- * Uint8Array source.
+ * resamples columns [left, left + width) of input rows [top, top + height),
+ * one pass over the taps per pixel for all channels.
  */
-function resizeHorizontally(source: RgbPixels, width: number): RgbPixels {
-  const { channels, height } = source;
-  const input = source.data instanceof Uint8Array ? source.data : new Uint8Array(source.data.buffer, source.data.byteOffset, source.data.length);
-  const taps = computeTaps(source.width, width);
+function resizeRows(input: Uint8Array, inWidth: number, inChannels: number, channels: number, taps: Taps, left: number, width: number, top: number, height: number): Uint8Array {
+  const { start, count, weights, maxTaps } = taps;
   const data = new Uint8Array(width * height * channels);
-  const accumulators = new Float64Array(channels);
-  for (let y = 0; y < height; y++) {
-    const row = y * source.width * channels;
-    let target = y * width * channels;
-    for (let x = 0; x < width; x++) {
-      const base = x * taps.maxTaps;
-      const count = taps.count[x];
-      let pixel = row + taps.start[x] * channels;
-      if (channels === 3) {
+  let target = 0;
+  if (channels === 3) {
+    // RGBA input with `channels` 3 skips the alpha channel, as RawImage.rgb() drops it.
+    const step = inChannels;
+    for (let y = top; y < top + height; y++) {
+      const row = y * inWidth * step;
+      for (let x = left; x < left + width; x++) {
+        const end = x * maxTaps + count[x];
+        let pixel = row + start[x] * step;
         let r = 0;
         let g = 0;
         let b = 0;
-        for (let k = 0; k < count; k++, pixel += 3) {
-          const weight = taps.weights[base + k];
+        for (let k = x * maxTaps; k < end; k++, pixel += step) {
+          const weight = weights[k];
           r += weight * input[pixel];
           g += weight * input[pixel + 1];
           b += weight * input[pixel + 2];
@@ -98,44 +134,149 @@ function resizeHorizontally(source: RgbPixels, width: number): RgbPixels {
         data[target++] = toByte(r);
         data[target++] = toByte(g);
         data[target++] = toByte(b);
-      } else {
-        accumulators.fill(0);
-        for (let k = 0; k < count; k++, pixel += channels) {
-          const weight = taps.weights[base + k];
-          for (let c = 0; c < channels; c++) accumulators[c] += weight * input[pixel + c];
+      }
+    }
+    return data;
+  }
+  if (channels === 4) {
+    for (let y = top; y < top + height; y++) {
+      const row = y * inWidth * 4;
+      for (let x = left; x < left + width; x++) {
+        const end = x * maxTaps + count[x];
+        let pixel = row + start[x] * 4;
+        let r = 0;
+        let g = 0;
+        let b = 0;
+        let a = 0;
+        for (let k = x * maxTaps; k < end; k++, pixel += 4) {
+          const weight = weights[k];
+          r += weight * input[pixel];
+          g += weight * input[pixel + 1];
+          b += weight * input[pixel + 2];
+          a += weight * input[pixel + 3];
         }
-        for (let c = 0; c < channels; c++) data[target++] = toByte(accumulators[c]);
+        data[target++] = toByte(r);
+        data[target++] = toByte(g);
+        data[target++] = toByte(b);
+        data[target++] = toByte(a);
+      }
+    }
+    return data;
+  }
+  for (let y = top; y < top + height; y++) {
+    const row = y * inWidth * channels;
+    for (let x = left; x < left + width; x++) {
+      const end = x * maxTaps + count[x];
+      for (let c = 0; c < channels; c++) {
+        let sum = 0;
+        let pixel = row + start[x] * channels + c;
+        for (let k = x * maxTaps; k < end; k++, pixel += channels) sum += weights[k] * input[pixel];
+        data[target++] = toByte(sum);
       }
     }
   }
-  return { data, width, height, channels };
+  return data;
 }
 
-function resizeVertically(source: RgbPixels, height: number): RgbPixels {
-  const { channels, width } = source;
-  const taps = computeTaps(source.height, height);
-  const stride = width * channels;
+/**
+ * Resamples output rows [top, top + height) from `input`, whose first row is
+ * input row `firstRow`; each value sums its taps in order, so the result is
+ * the same as one value at a time.
+ */
+function resizeColumns(input: Uint8Array, stride: number, firstRow: number, taps: Taps, top: number, height: number): Uint8Array {
+  const { start, count, weights, maxTaps } = taps;
   const data = new Uint8Array(height * stride);
-  for (let y = 0; y < height; y++) {
-    const first = taps.start[y];
-    const base = y * taps.maxTaps;
-    for (let i = 0; i < stride; i++) {
+  let target = 0;
+  for (let y = top; y < top + height; y++) {
+    const base = y * maxTaps;
+    const end = base + count[y];
+    const rowOffset = (start[y] - firstRow) * stride;
+    let i = 0;
+    // Four independent sums hide the latency of each add chain.
+    for (; i + 4 <= stride; i += 4) {
+      let sum0 = 0;
+      let sum1 = 0;
+      let sum2 = 0;
+      let sum3 = 0;
+      let pixel = rowOffset + i;
+      for (let k = base; k < end; k++, pixel += stride) {
+        const weight = weights[k];
+        sum0 += weight * input[pixel];
+        sum1 += weight * input[pixel + 1];
+        sum2 += weight * input[pixel + 2];
+        sum3 += weight * input[pixel + 3];
+      }
+      data[target++] = toByte(sum0);
+      data[target++] = toByte(sum1);
+      data[target++] = toByte(sum2);
+      data[target++] = toByte(sum3);
+    }
+    for (; i < stride; i++) {
       let sum = 0;
-      for (let k = 0; k < taps.count[y]; k++) sum += taps.weights[base + k] * source.data[(first + k) * stride + i];
-      data[y * stride + i] = toByte(sum);
+      let pixel = rowOffset + i;
+      for (let k = base; k < end; k++, pixel += stride) sum += weights[k] * input[pixel];
+      data[target++] = toByte(sum);
     }
   }
-  return { data, width, height, channels };
+  return data;
 }
 
-/** Resizes to exactly width × height with Pillow-style antialiased bicubic filtering. */
-export function resizeBicubic(source: RgbPixels, width: number, height: number): RgbPixels {
+function checkRegion(region: PixelRegion, width: number, height: number): void {
+  const { left, top, width: regionWidth, height: regionHeight } = region;
+  const whole = [left, top, regionWidth, regionHeight].every(Number.isInteger);
+  if (!whole || left < 0 || top < 0 || regionWidth < 1 || regionHeight < 1 || left + regionWidth > width || top + regionHeight > height) {
+    throw new Error(`resize region must be whole pixels inside the ${width}×${height} output, found ${regionWidth}×${regionHeight} at (${left}, ${top})`);
+  }
+}
+
+export interface ResizeOptions {
+  /** Return only this part of the resized image. */
+  region?: PixelRegion;
+  /** Drop a 4-channel source's alpha channel, as RawImage.rgb() does, without an RGB copy first. */
+  dropAlpha?: boolean;
+}
+
+/**
+ * Resizes to exactly width × height with Pillow-style antialiased bicubic
+ * filtering. With `region`, returns only that part of the resized image (the
+ * same bytes as resizing and then cropping) and computes only the columns
+ * and input rows it needs, e.g. a centre crop skips a quarter of a 4:3
+ * photo's horizontal pass.
+ */
+export function resizeBicubic(source: RgbPixels, width: number, height: number, options: ResizeOptions = {}): RgbPixels {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new Error(`resize target must be whole pixels of at least 1×1, found ${width}×${height}`);
   }
-  if (source.data.length !== source.width * source.height * source.channels) {
-    throw new Error(`image data holds ${source.data.length} values but ${source.width}×${source.height}×${source.channels} needs ${source.width * source.height * source.channels}`);
+  const inChannels = source.channels;
+  if (source.data.length !== source.width * source.height * inChannels) {
+    throw new Error(`image data holds ${source.data.length} values but ${source.width}×${source.height}×${inChannels} needs ${source.width * source.height * inChannels}`);
   }
-  const horizontal = width === source.width ? source : resizeHorizontally(source, width);
-  return height === source.height ? horizontal : resizeVertically(horizontal, height);
+  const { region, dropAlpha = false } = options;
+  if (dropAlpha && inChannels !== 4) throw new Error(`dropAlpha needs a 4-channel (RGBA) image, found ${inChannels} channels`);
+  if (region) checkRegion(region, width, height);
+  const channels = dropAlpha ? 3 : inChannels;
+  const { left, top, width: outWidth, height: outHeight } = region ?? { left: 0, top: 0, width, height };
+  if (width === source.width && height === source.height && outWidth === width && outHeight === height && !dropAlpha) return source;
+  const input = bytesOf(source.data);
+
+  // Input rows the kept output rows read, so the horizontal pass skips the rest.
+  const vertical = height === source.height ? undefined : tapsFor(source.height, height);
+  const firstRow = vertical ? vertical.start[top] : top;
+  const lastRow = vertical ? vertical.start[top + outHeight - 1] + vertical.count[top + outHeight - 1] : top + outHeight;
+
+  let rows: Uint8Array;
+  if (width === source.width) {
+    rows = new Uint8Array((lastRow - firstRow) * outWidth * channels);
+    let target = 0;
+    for (let y = firstRow; y < lastRow; y++) {
+      for (let x = left; x < left + outWidth; x++) {
+        const from = (y * source.width + x) * inChannels;
+        for (let c = 0; c < channels; c++) rows[target++] = input[from + c];
+      }
+    }
+  } else {
+    rows = resizeRows(input, source.width, inChannels, channels, tapsFor(source.width, width), left, outWidth, firstRow, lastRow - firstRow);
+  }
+  const data = vertical ? resizeColumns(rows, outWidth * channels, firstRow, vertical, top, outHeight) : rows;
+  return { data, width: outWidth, height: outHeight, channels };
 }
