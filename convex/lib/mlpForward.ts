@@ -1,10 +1,17 @@
+import { runWasmLayers, wasmKernelFor, wasmKernelUnavailableReason, wasmLogitStride, writeWasmInputRow, type WasmMlp } from "./mlpWasmKernel.ts";
 import type { FeatureNormalization, MlpLayer, MlpModel, OutputActivation } from "./weightsFormat.ts";
 
 /**
- * The MLP forward pass in plain TypeScript, for Convex's default runtime.
+ * The MLP forward pass, for Convex's default runtime and the browser.
+ *
+ * Two kernels compute the dense layers. Where WebAssembly is available, a
+ * SIMD kernel (convex/lib/mlpKernel.wat, driven by mlpWasmKernel.ts) does it
+ * in float32, as PyTorch does; inputs or activations too large for float32
+ * fall back to the JavaScript kernel for that vector or chunk. The
+ * JavaScript kernel below is the fallback everywhere else.
  *
  * Speed matters (a classify call decodes and runs the model every time), so
- * the dense kernels keep independent accumulators (the adds of one dot
+ * the JavaScript kernels keep independent accumulators (the adds of one dot
  * product do not wait on each other), the one-vector kernel computes four
  * outputs per pass so each input value it loads serves four weight rows
  * (about 1.6× faster than eight accumulators on one row in `npm run bench`'s
@@ -195,7 +202,7 @@ function logSigmoid(z: number): number {
  * instead of 0/0.
  */
 function writeProbabilities(
-  z: Float64Array,
+  z: ArrayLike<number>,
   zOffset: number,
   n: number,
   activation: OutputActivation,
@@ -288,9 +295,61 @@ function predictionFrom(model: MlpModel, probabilities: number[]): MlpPrediction
   return { probabilities, labelIndex, label: model.classes[labelIndex], confidence: probabilities[labelIndex] };
 }
 
+export type MlpKernelChoice = "auto" | "wasm" | "js";
+
+let kernelChoice: MlpKernelChoice = "auto";
+
+/**
+ * Chooses the dense-layer kernel for every later call in this module scope:
+ * "auto" (the default) uses WebAssembly SIMD where the runtime allows it and
+ * JavaScript otherwise; "js" forces JavaScript; "wasm" forces WebAssembly
+ * and throws here, saying why, where it cannot run. Tests use it to check
+ * both kernels.
+ */
+export function setMlpKernel(choice: MlpKernelChoice): void {
+  if (choice === "wasm") {
+    const reason = wasmKernelUnavailableReason();
+    if (reason !== null) throw new Error(`setMlpKernel("wasm"): the WebAssembly SIMD kernel cannot run here: ${reason}`);
+  }
+  kernelChoice = choice;
+}
+
+/** The kernel the next call will use for its dense layers (before any per-call fallback for huge magnitudes). */
+export function activeMlpKernel(): "wasm" | "js" {
+  return kernelChoice === "js" || wasmKernelUnavailableReason() !== null ? "js" : "wasm";
+}
+
+function wasmKernelIfChosen(model: MlpModel): WasmMlp | null {
+  return kernelChoice === "js" ? null : wasmKernelFor(model);
+}
+
+/** Probabilities for `features` through the WebAssembly kernel, or null when a magnitude needs the float64 path. */
+function wasmForward(kernel: WasmMlp, model: MlpModel, features: ArrayLike<number>): number[] | null {
+  const dim = model.layers[0].inDim;
+  let source = features;
+  if (model.input.normalize === "l2") {
+    const input = scratchFor(model).input;
+    for (let i = 0; i < dim; i++) input[i] = features[i];
+    l2Normalize(input, 0, dim);
+    source = input;
+  }
+  if (!writeWasmInputRow(kernel, 0, source, 0, dim)) return null;
+  const logitsAt = runWasmLayers(kernel, 1);
+  if (logitsAt < 0) return null;
+  const classCount = model.layers[model.layers.length - 1].outDim;
+  const probabilities = new Array<number>(classCount);
+  writeProbabilities(kernel.memory, logitsAt, classCount, model.outputActivation, probabilities, 0);
+  return probabilities;
+}
+
 /** One feature vector → class probabilities and the top class. */
 export function mlpForward(model: MlpModel, features: ArrayLike<number>): MlpPrediction {
   checkModelInput(model, features.length, "mlpForward");
+  const kernel = wasmKernelIfChosen(model);
+  if (kernel) {
+    const probabilities = wasmForward(kernel, model, features);
+    if (probabilities) return predictionFrom(model, probabilities);
+  }
   const scratch = scratchFor(model);
   const input = scratch.input;
   for (let i = 0; i < input.length; i++) input[i] = features[i];
@@ -311,6 +370,57 @@ export function mlpForward(model: MlpModel, features: ArrayLike<number>): MlpPre
   return predictionFrom(model, probabilities);
 }
 
+interface BatchBuffers {
+  input: Float64Array;
+  buffers: [Float64Array, Float64Array];
+}
+
+/** JavaScript kernel: rows [start, start + rows) of `features` → their probabilities in `output`. */
+function jsProbabilitiesChunk(model: MlpModel, features: ArrayLike<number>, start: number, rows: number, output: Float64Array, scratch: BatchBuffers): void {
+  const dim = model.layers[0].inDim;
+  const classCount = model.layers[model.layers.length - 1].outDim;
+  const { input, buffers } = scratch;
+  const from = start * dim;
+  for (let i = 0; i < rows * dim; i++) input[i] = features[from + i];
+  if (model.input.normalize === "l2") for (let r = 0; r < rows; r++) l2Normalize(input, r * dim, dim);
+  clampActivations(input, rows * dim);
+  let x = input;
+  let which = 0;
+  for (const layer of model.layers) {
+    const y = buffers[which];
+    denseBatch(layer, x, y, rows);
+    clampActivations(y, rows * layer.outDim);
+    x = y;
+    which ^= 1;
+  }
+  for (let r = 0; r < rows; r++) writeProbabilities(x, r * classCount, classCount, model.outputActivation, output, (start + r) * classCount);
+}
+
+/** WebAssembly kernel for the same chunk; false (output untouched) when a magnitude needs the float64 path. */
+function wasmProbabilitiesChunk(kernel: WasmMlp, model: MlpModel, features: ArrayLike<number>, start: number, rows: number, output: Float64Array): boolean {
+  const dim = model.layers[0].inDim;
+  const classCount = model.layers[model.layers.length - 1].outDim;
+  const l2 = model.input.normalize === "l2";
+  const row = l2 ? scratchFor(model).input : null;
+  let inRange = true;
+  for (let r = 0; r < rows; r++) {
+    const from = (start + r) * dim;
+    if (row) {
+      for (let i = 0; i < dim; i++) row[i] = features[from + i];
+      l2Normalize(row, 0, dim);
+      inRange = writeWasmInputRow(kernel, r, row, 0, dim) && inRange;
+    } else {
+      inRange = writeWasmInputRow(kernel, r, features, from, dim) && inRange;
+    }
+  }
+  if (!inRange) return false;
+  const logitsAt = runWasmLayers(kernel, rows);
+  if (logitsAt < 0) return false;
+  const stride = wasmLogitStride(kernel);
+  for (let r = 0; r < rows; r++) writeProbabilities(kernel.memory, logitsAt + r * stride, classCount, model.outputActivation, output, (start + r) * classCount);
+  return true;
+}
+
 /**
  * Probabilities for `count` feature vectors stored row-major in `features`
  * (count × dim), as one row-major count × classes array. The fast path for
@@ -323,27 +433,18 @@ export function mlpProbabilitiesBatch(model: MlpModel, features: ArrayLike<numbe
   const classCount = model.layers[model.layers.length - 1].outDim;
   const output = new Float64Array(count * classCount);
   if (count === 0) return output;
+  const kernel = wasmKernelIfChosen(model);
   // Work through the batch in chunks so scratch memory stays bounded for huge inputs.
-  const chunkRows = Math.max(4, Math.min(count, 256));
-  const width = widestLayer(model);
-  const input = new Float64Array(chunkRows * dim);
-  const buffers = [new Float64Array(chunkRows * width), new Float64Array(chunkRows * width)];
+  const chunkRows = kernel ? kernel.rowCapacity : Math.max(4, Math.min(count, 256));
+  let scratch: BatchBuffers | null = null;
   for (let start = 0; start < count; start += chunkRows) {
     const rows = Math.min(chunkRows, count - start);
-    const from = start * dim;
-    for (let i = 0; i < rows * dim; i++) input[i] = features[from + i];
-    if (model.input.normalize === "l2") for (let r = 0; r < rows; r++) l2Normalize(input, r * dim, dim);
-    clampActivations(input, rows * dim);
-    let x = input;
-    let which = 0;
-    for (const layer of model.layers) {
-      const y = buffers[which];
-      denseBatch(layer, x, y, rows);
-      clampActivations(y, rows * layer.outDim);
-      x = y;
-      which ^= 1;
+    if (kernel && wasmProbabilitiesChunk(kernel, model, features, start, rows, output)) continue;
+    if (!scratch) {
+      const width = widestLayer(model);
+      scratch = { input: new Float64Array(chunkRows * dim), buffers: [new Float64Array(chunkRows * width), new Float64Array(chunkRows * width)] };
     }
-    for (let r = 0; r < rows; r++) writeProbabilities(x, r * classCount, classCount, model.outputActivation, output, (start + r) * classCount);
+    jsProbabilitiesChunk(model, features, start, rows, output, scratch);
   }
   return output;
 }

@@ -1,5 +1,13 @@
-import { describe, expect, it } from "vitest";
-import { mlpForward, mlpForwardBatch, mlpProbabilitiesBatch, normalizeFeatures } from "../../convex/lib/mlpForward.ts";
+import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
+import {
+  activeMlpKernel,
+  mlpForward,
+  mlpForwardBatch,
+  mlpProbabilitiesBatch,
+  normalizeFeatures,
+  setMlpKernel,
+  type MlpKernelChoice,
+} from "../../convex/lib/mlpForward.ts";
 import { toMlpModel } from "../../convex/lib/mlpModel.ts";
 import type { CanonicalWeights, OutputActivation } from "../../convex/lib/weightsFormat.ts";
 import { makeCanonicalWeights, randomVector } from "./weightsFixtures.ts";
@@ -43,101 +51,179 @@ function expectClose(actual: ArrayLike<number>, expected: number[], tolerance = 
 
 const activations: OutputActivation[] = ["sigmoid-normalized", "softmax", "sigmoid"];
 
-describe("mlpForward", () => {
-  for (const outputActivation of activations) {
-    for (const normalize of ["none", "l2"] as const) {
-      it(`matches the reference for ${outputActivation}, normalize ${normalize}, odd layer widths`, () => {
-        // Widths not divisible by 8 or 4 exercise the unrolled loops' tails.
-        const weights = makeCanonicalWeights({ dims: [67, 33, 9, 5], outputActivation, normalize, seed: 7 });
+afterAll(() => setMlpKernel("auto"));
+
+for (const kernel of ["js", "wasm"] as const satisfies MlpKernelChoice[]) {
+  // The WebAssembly kernel computes in float32, as PyTorch does; 1e-5 is the engine's agreed tolerance against it.
+  const tolerance = kernel === "wasm" ? 1e-5 : 1e-6;
+
+  describe(`mlpForward (${kernel} kernel)`, () => {
+    beforeEach(() => setMlpKernel(kernel));
+
+    for (const outputActivation of activations) {
+      for (const normalize of ["none", "l2"] as const) {
+        it(`matches the reference for ${outputActivation}, normalize ${normalize}, odd layer widths`, () => {
+          // Widths not divisible by 8 or 4 exercise the unrolled loops' tails.
+          const weights = makeCanonicalWeights({ dims: [67, 33, 9, 5], outputActivation, normalize, seed: 7 });
+          const model = toMlpModel(weights);
+          const random = seededRandom(3);
+          for (let n = 0; n < 5; n++) {
+            const features = randomVector(67, random, 2);
+            const prediction = mlpForward(model, features);
+            const expected = referenceForward(weights, features);
+            expectClose(prediction.probabilities, expected, tolerance);
+            const top = expected.indexOf(Math.max(...expected));
+            expect(prediction.labelIndex).toBe(top);
+            expect(prediction.label).toBe(weights.classes[top]);
+            expect(prediction.confidence).toBe(prediction.probabilities[top]);
+          }
+        });
+      }
+    }
+
+    it("matches the reference on the product's 512 → 256 → 128 → 12 shape", () => {
+      const weights = makeCanonicalWeights({ dims: [512, 256, 128, 12], seed: 11 });
+      const model = toMlpModel(weights);
+      const features = randomVector(512, seededRandom(5), 3);
+      expectClose(mlpForward(model, features).probabilities, referenceForward(weights, features), tolerance);
+      expectClose(mlpForward(model, Float32Array.from(features)).probabilities, referenceForward(weights, features), tolerance);
+    });
+
+    it("gives a proper distribution when every sigmoid underflows", () => {
+      const weights = makeCanonicalWeights({ dims: [2, 3] });
+      weights.layers[0].weight = [[0, 0], [0, 0], [0, 0]];
+      weights.layers[0].bias = [-1000, -1001, -2000];
+      const { probabilities, labelIndex } = mlpForward(toMlpModel(weights), [1, 1]);
+      expect(probabilities.every(Number.isFinite)).toBe(true);
+      expect(probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+      expect(labelIndex).toBe(0);
+      expectClose(probabilities, [1 / (1 + Math.exp(-1)), Math.exp(-1) / (1 + Math.exp(-1)), 0], 1e-12);
+    });
+
+    it("keeps softmax finite for huge logits", () => {
+      const weights = makeCanonicalWeights({ dims: [1, 2], outputActivation: "softmax" });
+      weights.layers[0].weight = [[1], [1]];
+      weights.layers[0].bias = [1000, 999];
+      expectClose(mlpForward(toMlpModel(weights), [0]).probabilities, [1 / (1 + Math.exp(-1)), 1 / (1 + Math.exp(1))], 1e-12);
+    });
+
+    it("refuses a vector of the wrong length", () => {
+      const model = toMlpModel(makeCanonicalWeights({ dims: [8, 3] }));
+      expect(() => mlpForward(model, [1, 2, 3])).toThrow("mlpForward: expected 8 features, got 3");
+    });
+
+    it("gives the same answer when called repeatedly (scratch buffers are reused, not leaked between calls)", () => {
+      const model = toMlpModel(makeCanonicalWeights({ dims: [16, 12, 4] }));
+      const random = seededRandom(9);
+      const a = randomVector(16, random);
+      const b = randomVector(16, random);
+      const first = mlpForward(model, a).probabilities;
+      mlpForward(model, b);
+      expect(mlpForward(model, a).probabilities).toEqual(first);
+    });
+  });
+
+  describe(`mlpForwardBatch (${kernel} kernel)`, () => {
+    beforeEach(() => setMlpKernel(kernel));
+
+    for (const count of [0, 1, 3, 4, 9, 100]) {
+      it(`matches mlpForward row by row for ${count} rows`, () => {
+        const weights = makeCanonicalWeights({ dims: [37, 21, 7], seed: count + 1, normalize: count % 2 ? "l2" : "none" });
         const model = toMlpModel(weights);
-        const random = seededRandom(3);
-        for (let n = 0; n < 5; n++) {
-          const features = randomVector(67, random, 2);
-          const prediction = mlpForward(model, features);
-          const expected = referenceForward(weights, features);
-          expectClose(prediction.probabilities, expected);
-          const top = expected.indexOf(Math.max(...expected));
-          expect(prediction.labelIndex).toBe(top);
-          expect(prediction.label).toBe(weights.classes[top]);
-          expect(prediction.confidence).toBe(prediction.probabilities[top]);
-        }
+        const random = seededRandom(count);
+        const rows = Array.from({ length: count }, () => randomVector(37, random, 2));
+        const packed = new Float32Array(rows.flat());
+        const predictions = mlpForwardBatch(model, packed, count);
+        expect(predictions).toHaveLength(count);
+        predictions.forEach((prediction, r) => {
+          const expected = referenceForward(weights, Array.from(packed.subarray(r * 37, (r + 1) * 37)));
+          expectClose(prediction.probabilities, expected, tolerance);
+          expect(prediction.label).toBe(weights.classes[prediction.labelIndex]);
+        });
+        const raw = mlpProbabilitiesBatch(model, packed, count);
+        expect(raw.length).toBe(count * 7);
+        if (count > 0) expect(Array.from(raw.subarray(0, 7))).toEqual(predictions[0].probabilities);
       });
     }
-  }
 
-  it("matches the reference on the product's 512 → 256 → 128 → 12 shape", () => {
-    const weights = makeCanonicalWeights({ dims: [512, 256, 128, 12], seed: 11 });
-    const model = toMlpModel(weights);
-    const features = randomVector(512, seededRandom(5), 3);
-    expectClose(mlpForward(model, features).probabilities, referenceForward(weights, features));
-    expectClose(mlpForward(model, Float32Array.from(features)).probabilities, referenceForward(weights, features));
-  });
-
-  it("gives a proper distribution when every sigmoid underflows", () => {
-    const weights = makeCanonicalWeights({ dims: [2, 3] });
-    weights.layers[0].weight = [[0, 0], [0, 0], [0, 0]];
-    weights.layers[0].bias = [-1000, -1001, -2000];
-    const { probabilities, labelIndex } = mlpForward(toMlpModel(weights), [1, 1]);
-    expect(probabilities.every(Number.isFinite)).toBe(true);
-    expect(probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
-    expect(labelIndex).toBe(0);
-    expectClose(probabilities, [1 / (1 + Math.exp(-1)), Math.exp(-1) / (1 + Math.exp(-1)), 0], 1e-12);
-  });
-
-  it("keeps softmax finite for huge logits", () => {
-    const weights = makeCanonicalWeights({ dims: [1, 2], outputActivation: "softmax" });
-    weights.layers[0].weight = [[1], [1]];
-    weights.layers[0].bias = [1000, 999];
-    expectClose(mlpForward(toMlpModel(weights), [0]).probabilities, [1 / (1 + Math.exp(-1)), 1 / (1 + Math.exp(1))], 1e-12);
-  });
-
-  it("refuses a vector of the wrong length", () => {
-    const model = toMlpModel(makeCanonicalWeights({ dims: [8, 3] }));
-    expect(() => mlpForward(model, [1, 2, 3])).toThrow("mlpForward: expected 8 features, got 3");
-  });
-
-  it("gives the same answer when called repeatedly (scratch buffers are reused, not leaked between calls)", () => {
-    const model = toMlpModel(makeCanonicalWeights({ dims: [16, 12, 4] }));
-    const random = seededRandom(9);
-    const a = randomVector(16, random);
-    const b = randomVector(16, random);
-    const first = mlpForward(model, a).probabilities;
-    mlpForward(model, b);
-    expect(mlpForward(model, a).probabilities).toEqual(first);
-  });
-});
-
-describe("mlpForwardBatch", () => {
-  for (const count of [0, 1, 3, 4, 9, 100]) {
-    it(`matches mlpForward row by row for ${count} rows`, () => {
-      const weights = makeCanonicalWeights({ dims: [37, 21, 7], seed: count + 1, normalize: count % 2 ? "l2" : "none" });
-      const model = toMlpModel(weights);
-      const random = seededRandom(count);
-      const rows = Array.from({ length: count }, () => randomVector(37, random, 2));
-      const packed = new Float32Array(rows.flat());
-      const predictions = mlpForwardBatch(model, packed, count);
-      expect(predictions).toHaveLength(count);
-      predictions.forEach((prediction, r) => {
-        const expected = referenceForward(weights, Array.from(packed.subarray(r * 37, (r + 1) * 37)));
-        expectClose(prediction.probabilities, expected);
-        expect(prediction.label).toBe(weights.classes[prediction.labelIndex]);
-      });
-      const raw = mlpProbabilitiesBatch(model, packed, count);
-      expect(raw.length).toBe(count * 7);
-      if (count > 0) expect(Array.from(raw.subarray(0, 7))).toEqual(predictions[0].probabilities);
+    it("refuses a buffer that is not count × dim", () => {
+      const model = toMlpModel(makeCanonicalWeights({ dims: [8, 3] }));
+      expect(() => mlpForwardBatch(model, new Float32Array(20), 2)).toThrow("mlpForwardBatch (features.length / count): expected 8 features, got 10");
     });
-  }
-
-  it("refuses a buffer that is not count × dim", () => {
-    const model = toMlpModel(makeCanonicalWeights({ dims: [8, 3] }));
-    expect(() => mlpForwardBatch(model, new Float32Array(20), 2)).toThrow("mlpForwardBatch (features.length / count): expected 8 features, got 10");
   });
-});
+}
 
 describe("normalizeFeatures", () => {
   it("scales to unit length for l2 and copies for none", () => {
     expect(Array.from(normalizeFeatures([3, 4], "l2"))).toEqual([Math.fround(0.6), Math.fround(0.8)]);
     expect(Array.from(normalizeFeatures([3, 4], "none"))).toEqual([3, 4]);
     expect(Array.from(normalizeFeatures([0, 0], "l2"))).toEqual([0, 0]);
+  });
+});
+
+describe("kernel choice", () => {
+  afterAll(() => setMlpKernel("auto"));
+
+  it("uses WebAssembly by default where it is available (Node) and JavaScript when forced", () => {
+    setMlpKernel("auto");
+    expect(activeMlpKernel()).toBe("wasm");
+    setMlpKernel("js");
+    expect(activeMlpKernel()).toBe("js");
+  });
+
+  it("really runs the WebAssembly kernel: it sums in float32, the JavaScript kernel in float64", () => {
+    // Inputs 0, 8 and 16 land in the same SIMD lane and accumulator: 1e8 + 1 rounds back to 1e8 in float32.
+    const weights = makeCanonicalWeights({ dims: [24, 2], outputActivation: "softmax" });
+    weights.layers[0].weight = [Array.from({ length: 24 }, () => 1), Array.from({ length: 24 }, () => 0)];
+    weights.layers[0].bias = [0, 0];
+    const model = toMlpModel(weights);
+    const features = Array.from({ length: 24 }, (_, i) => (i === 0 ? 1e8 : i === 8 ? 1 : i === 16 ? -1e8 : 0));
+    setMlpKernel("js");
+    expectClose(mlpForward(model, features).probabilities, [1 / (1 + Math.exp(-1)), 1 / (1 + Math.exp(1))], 1e-12);
+    setMlpKernel("wasm");
+    expect(mlpForward(model, features).probabilities).toEqual([0.5, 0.5]);
+    expect(Array.from(mlpProbabilitiesBatch(model, [...features, ...features, ...features], 3))).toEqual([0.5, 0.5, 0.5, 0.5, 0.5, 0.5]);
+  });
+
+  it("hands magnitudes float32 cannot hold to the JavaScript kernel, so the ±1e200 activation cap gives the same answers", () => {
+    const weights = makeCanonicalWeights({ dims: [9, 6, 3], outputActivation: "sigmoid-normalized", seed: 4 });
+    const model = toMlpModel(weights);
+    const hugeInputs = [1e31, 1e200, 1e300, Number.MAX_VALUE].map((magnitude) => Array.from({ length: 9 }, (_, i) => (i % 2 ? magnitude : -magnitude / 3)));
+    // Moderate inputs whose first layer overflows float32 through a huge weight.
+    const overflowing = toMlpModel({ ...weights, layers: [{ ...weights.layers[0], weight: weights.layers[0].weight.map((row) => row.map((w) => w * 3e38)) }, weights.layers[1]] });
+    // Same-signed huge inputs: float32 would make every logit +Infinity and softmax NaN; capped at 1e200 they stay ordered.
+    // (Eight classes, so no zero-padded output row turns Infinity × 0 into a NaN that would trigger the fallback anyway.)
+    const saturating = makeCanonicalWeights({ dims: [4, 8], outputActivation: "softmax" });
+    saturating.layers[0].weight = Array.from({ length: 8 }, (_, o) => [1, 1, 1, 1].map((w) => w / (o + 1)));
+    const cases: Array<[typeof model, number[]]> = [
+      ...hugeInputs.map((features): [typeof model, number[]] => [model, features]),
+      [overflowing, Array.from({ length: 9 }, () => 2)],
+      [toMlpModel(saturating), [1e300, 1e300, 1e300, 1e300]],
+    ];
+    for (const [subject, features] of cases) {
+      setMlpKernel("js");
+      const single = mlpForward(subject, features).probabilities;
+      const batch = mlpProbabilitiesBatch(subject, [...features, ...features, ...features], 3);
+      expect(single.every(Number.isFinite)).toBe(true);
+      setMlpKernel("wasm");
+      expect(mlpForward(subject, features).probabilities).toEqual(single);
+      expect(mlpProbabilitiesBatch(subject, [...features, ...features, ...features], 3)).toEqual(batch);
+    }
+  });
+
+  it("falls back to JavaScript where WebAssembly is missing, and refuses to force it there", async () => {
+    vi.resetModules();
+    vi.stubGlobal("WebAssembly", undefined);
+    try {
+      const fresh = await import("../../convex/lib/mlpForward.ts");
+      expect(fresh.activeMlpKernel()).toBe("js");
+      expect(() => fresh.setMlpKernel("wasm")).toThrow('setMlpKernel("wasm"): the WebAssembly SIMD kernel cannot run here: there is no WebAssembly global');
+      const weights = makeCanonicalWeights({ dims: [67, 33, 9, 5], seed: 7 });
+      const features = randomVector(67, seededRandom(2), 2);
+      expectClose(fresh.mlpForward(toMlpModel(weights), features).probabilities, referenceForward(weights, features));
+    } finally {
+      vi.unstubAllGlobals();
+      vi.resetModules();
+    }
   });
 });

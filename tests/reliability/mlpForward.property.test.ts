@@ -3,11 +3,11 @@
  * magnitudes up to Number.MAX_VALUE — and any weights float32 can hold, the
  * sigmoid-normalized and softmax outputs are a probability distribution:
  * finite, non-negative, summing to 1 (within 1e-6), on both the one-vector
- * and the batch path.
+ * and the batch path, with the WebAssembly kernel and with the JavaScript one.
  */
-import { describe, expect, test } from "vitest";
+import { afterAll, beforeEach, describe, expect, test } from "vitest";
 import fc from "fast-check";
-import { mlpForward, mlpProbabilitiesBatch, normalizeFeatures } from "../../convex/lib/mlpForward.ts";
+import { mlpForward, mlpProbabilitiesBatch, normalizeFeatures, setMlpKernel } from "../../convex/lib/mlpForward.ts";
 import type { MlpModel, OutputActivation } from "../../convex/lib/weightsFormat.ts";
 
 const finiteDouble = fc.double({ noNaN: true, noDefaultInfinity: true });
@@ -71,43 +71,72 @@ const caseOf = modelRecipe.chain((recipe) =>
   }),
 );
 
-describe("mlpForward: any finite input gives a distribution", () => {
-  test("finite, non-negative, sums to 1 for sigmoid-normalized and softmax, on the one-vector and the batch path", () => {
-    fc.assert(
-      fc.property(caseOf, ({ recipe, rows }) => {
-        const model = buildModel(recipe);
-        const batch = mlpProbabilitiesBatch(model, rows.flat(), rows.length);
-        const classes = model.classes.length;
-        rows.forEach((features, r) => {
-          const single = mlpForward(model, features);
-          expectDistribution(single.probabilities);
-          expect(single.confidence).toBe(single.probabilities[single.labelIndex]);
-          // The kernels sum in different orders, so at extreme magnitudes they may round apart; both must still be distributions.
-          expectDistribution(batch.subarray(r * classes, (r + 1) * classes));
-        });
-      }),
-      { numRuns: 400 },
-    );
-  });
+afterAll(() => setMlpKernel("auto"));
 
-  test("the real shape (512 → 256 → 128 → 12) stays a distribution at ±1e30 and at ±Number.MAX_VALUE", () => {
-    const random = (() => {
-      let state = 7;
-      return () => ((state = (state * 48271) % 2147483647) / 2147483647) - 0.5;
-    })();
-    const widths = [512, 256, 128, 12];
-    for (const outputActivation of ["sigmoid-normalized", "softmax"] as const) {
-      for (const normalize of ["none", "l2"] as const) {
-        const model = buildModel({ widths, outputActivation, normalize, values: Array.from({ length: 997 }, () => Math.fround(random())) });
-        for (const magnitude of [1e30, 1e150, 1e300, Number.MAX_VALUE]) {
-          const features = Array.from({ length: 512 }, (_, i) => (i % 3 === 0 ? -magnitude : magnitude) * (1 - (i % 5) / 10));
-          expectDistribution(mlpForward(model, features).probabilities);
-          expectDistribution(mlpProbabilitiesBatch(model, [...features, ...features, ...features, ...features, ...features], 5).subarray(48, 60));
+for (const kernel of ["js", "wasm"] as const) {
+  describe(`mlpForward (${kernel} kernel): any finite input gives a distribution`, () => {
+    beforeEach(() => setMlpKernel(kernel));
+
+    test("finite, non-negative, sums to 1 for sigmoid-normalized and softmax, on the one-vector and the batch path", () => {
+      fc.assert(
+        fc.property(caseOf, ({ recipe, rows }) => {
+          const model = buildModel(recipe);
+          const batch = mlpProbabilitiesBatch(model, rows.flat(), rows.length);
+          const classes = model.classes.length;
+          rows.forEach((features, r) => {
+            const single = mlpForward(model, features);
+            expectDistribution(single.probabilities);
+            expect(single.confidence).toBe(single.probabilities[single.labelIndex]);
+            // The kernels sum in different orders, so at extreme magnitudes they may round apart; both must still be distributions.
+            expectDistribution(batch.subarray(r * classes, (r + 1) * classes));
+          });
+        }),
+        { numRuns: 400 },
+      );
+    });
+
+    test("the real shape (512 → 256 → 128 → 12) stays a distribution at ±1e30 and at ±Number.MAX_VALUE", () => {
+      const random = (() => {
+        let state = 7;
+        return () => ((state = (state * 48271) % 2147483647) / 2147483647) - 0.5;
+      })();
+      const widths = [512, 256, 128, 12];
+      for (const outputActivation of ["sigmoid-normalized", "softmax"] as const) {
+        for (const normalize of ["none", "l2"] as const) {
+          const model = buildModel({ widths, outputActivation, normalize, values: Array.from({ length: 997 }, () => Math.fround(random())) });
+          for (const magnitude of [1e30, 1e150, 1e300, Number.MAX_VALUE]) {
+            const features = Array.from({ length: 512 }, (_, i) => (i % 3 === 0 ? -magnitude : magnitude) * (1 - (i % 5) / 10));
+            expectDistribution(mlpForward(model, features).probabilities);
+            expectDistribution(mlpProbabilitiesBatch(model, [...features, ...features, ...features, ...features, ...features], 5).subarray(48, 60));
+          }
         }
       }
-    }
+    });
   });
+}
 
+describe("the WebAssembly kernel's float32 range", () => {
+  test("an input beyond float32's safe range gets exactly the JavaScript kernel's answer (its ±1e200 cap), on both paths", () => {
+    fc.assert(
+      fc.property(
+        caseOf.filter(({ recipe, rows }) => recipe.normalize === "none" && rows.some((row) => row.some((v) => Math.abs(v) > 1e30))),
+        ({ recipe, rows }) => {
+          const model = buildModel(recipe);
+          const huge = rows.filter((row) => row.some((v) => Math.abs(v) > 1e30));
+          setMlpKernel("js");
+          const expected = huge.map((row) => mlpForward(model, row).probabilities);
+          const expectedBatch = mlpProbabilitiesBatch(model, huge.flat(), huge.length);
+          setMlpKernel("wasm");
+          huge.forEach((row, r) => expect(mlpForward(model, row).probabilities).toEqual(expected[r]));
+          expect(mlpProbabilitiesBatch(model, huge.flat(), huge.length)).toEqual(expectedBatch);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe("normalizeFeatures", () => {
   test("l2 normalisation is scale-free, even where squaring would overflow or underflow", () => {
     fc.assert(
       fc.property(

@@ -1,0 +1,179 @@
+;; The MLP engine's WebAssembly SIMD kernel: y = act(x·Wᵀ + b) for one dense
+;; layer over `rows` input vectors, in float32 (as PyTorch and onnxruntime compute).
+;;
+;; Layout (set up by convex/lib/mlpWasmKernel.ts): every pointer is a byte
+;; offset, 16-byte aligned; W is outPad × inPad row-major, b has outPad
+;; entries, x is rows × inPad and y rows × outPad, where inPad and outPad are
+;; the layer's widths rounded up to a multiple of 8. The padding is zeros in W
+;; and b, so padded outputs are exactly 0 and the next layer can read them.
+;;
+;; `dense` returns the largest |pre-activation| it computed (NaN if any was
+;; NaN): the caller redoes the pass in float64 JavaScript when that is not
+;; comfortably finite, so float32 overflow never reaches a result.
+;;
+;; Regenerate convex/lib/mlpKernelWasm.ts after editing: npm run build:kernel
+(module
+  (memory (export "memory") 1)
+
+  ;; Running max of |pre-activation| over one `dense` call; f32x4.max keeps NaN.
+  (global $peak (mut v128) (v128.const f32x4 0 0 0 0))
+
+  ;; [Σa, Σb, Σc, Σd]: the four horizontal sums as one vector.
+  (func $sum4 (param $a v128) (param $b v128) (param $c v128) (param $d v128) (result v128)
+    (local $ab v128) (local $cd v128)
+    (local.set $ab
+      (f32x4.add
+        (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a) (local.get $b))
+        (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a) (local.get $b))))
+    (local.set $cd
+      (f32x4.add
+        (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $c) (local.get $d))
+        (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $c) (local.get $d))))
+    (f32x4.add
+      (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $ab) (local.get $cd))
+      (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $ab) (local.get $cd))))
+
+  ;; Stores four outputs (already biased), applying ReLU when asked.
+  (func $emit (param $z v128) (param $y i32) (param $relu i32)
+    (global.set $peak (f32x4.max (global.get $peak) (f32x4.abs (local.get $z))))
+    (v128.store (local.get $y)
+      (select
+        (f32x4.max (local.get $z) (v128.const f32x4 0 0 0 0))
+        (local.get $z)
+        (local.get $relu))))
+
+  ;; One input vector: four weight rows per pass, each row split over two
+  ;; accumulators (eight independent sums), so each x load serves four rows.
+  (func $denseRow (param $w i32) (param $b i32) (param $x i32) (param $y i32)
+                  (param $inBytes i32) (param $outPad i32) (param $relu i32)
+    (local $o i32) (local $i i32)
+    (local $w0 i32) (local $w1 i32) (local $w2 i32) (local $w3 i32)
+    (local $x0 v128) (local $x1 v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
+    (local.set $w0 (local.get $w))
+    (loop $outputs
+      (local.set $w1 (i32.add (local.get $w0) (local.get $inBytes)))
+      (local.set $w2 (i32.add (local.get $w1) (local.get $inBytes)))
+      (local.set $w3 (i32.add (local.get $w2) (local.get $inBytes)))
+      (local.set $a0 (v128.const f32x4 0 0 0 0))
+      (local.set $a1 (v128.const f32x4 0 0 0 0))
+      (local.set $a2 (v128.const f32x4 0 0 0 0))
+      (local.set $a3 (v128.const f32x4 0 0 0 0))
+      (local.set $c0 (v128.const f32x4 0 0 0 0))
+      (local.set $c1 (v128.const f32x4 0 0 0 0))
+      (local.set $c2 (v128.const f32x4 0 0 0 0))
+      (local.set $c3 (v128.const f32x4 0 0 0 0))
+      (local.set $i (i32.const 0))
+      (loop $inputs
+        (local.set $x0 (v128.load (i32.add (local.get $x) (local.get $i))))
+        (local.set $x1 (v128.load offset=16 (i32.add (local.get $x) (local.get $i))))
+        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (v128.load (i32.add (local.get $w0) (local.get $i))) (local.get $x0))))
+        (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (v128.load (i32.add (local.get $w1) (local.get $i))) (local.get $x0))))
+        (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (v128.load (i32.add (local.get $w2) (local.get $i))) (local.get $x0))))
+        (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (v128.load (i32.add (local.get $w3) (local.get $i))) (local.get $x0))))
+        (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (v128.load offset=16 (i32.add (local.get $w0) (local.get $i))) (local.get $x1))))
+        (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (v128.load offset=16 (i32.add (local.get $w1) (local.get $i))) (local.get $x1))))
+        (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (v128.load offset=16 (i32.add (local.get $w2) (local.get $i))) (local.get $x1))))
+        (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (v128.load offset=16 (i32.add (local.get $w3) (local.get $i))) (local.get $x1))))
+        (local.set $i (i32.add (local.get $i) (i32.const 32)))
+        (br_if $inputs (i32.lt_u (local.get $i) (local.get $inBytes))))
+      (call $emit
+        (f32x4.add
+          (call $sum4
+            (f32x4.add (local.get $a0) (local.get $c0))
+            (f32x4.add (local.get $a1) (local.get $c1))
+            (f32x4.add (local.get $a2) (local.get $c2))
+            (f32x4.add (local.get $a3) (local.get $c3)))
+          (v128.load (i32.add (local.get $b) (i32.shl (local.get $o) (i32.const 2)))))
+        (i32.add (local.get $y) (i32.shl (local.get $o) (i32.const 2)))
+        (local.get $relu))
+      (local.set $w0 (i32.add (local.get $w3) (local.get $inBytes)))
+      (local.set $o (i32.add (local.get $o) (i32.const 4)))
+      (br_if $outputs (i32.lt_u (local.get $o) (local.get $outPad)))))
+
+  ;; Two input vectors: a 2-input × 4-output tile, so each weight load
+  ;; serves both inputs and each input load four rows (eight sums).
+  (func $denseRowPair (param $w i32) (param $b i32) (param $x i32) (param $y i32)
+                      (param $inBytes i32) (param $outPad i32) (param $relu i32)
+    (local $o i32) (local $i i32) (local $xq i32) (local $bias v128)
+    (local $w0 i32) (local $w1 i32) (local $w2 i32) (local $w3 i32)
+    (local $p v128) (local $q v128) (local $v v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
+    (local.set $xq (i32.add (local.get $x) (local.get $inBytes)))
+    (local.set $w0 (local.get $w))
+    (loop $outputs
+      (local.set $w1 (i32.add (local.get $w0) (local.get $inBytes)))
+      (local.set $w2 (i32.add (local.get $w1) (local.get $inBytes)))
+      (local.set $w3 (i32.add (local.get $w2) (local.get $inBytes)))
+      (local.set $a0 (v128.const f32x4 0 0 0 0))
+      (local.set $a1 (v128.const f32x4 0 0 0 0))
+      (local.set $a2 (v128.const f32x4 0 0 0 0))
+      (local.set $a3 (v128.const f32x4 0 0 0 0))
+      (local.set $c0 (v128.const f32x4 0 0 0 0))
+      (local.set $c1 (v128.const f32x4 0 0 0 0))
+      (local.set $c2 (v128.const f32x4 0 0 0 0))
+      (local.set $c3 (v128.const f32x4 0 0 0 0))
+      (local.set $i (i32.const 0))
+      (loop $inputs
+        (local.set $p (v128.load (i32.add (local.get $x) (local.get $i))))
+        (local.set $q (v128.load (i32.add (local.get $xq) (local.get $i))))
+        (local.set $v (v128.load (i32.add (local.get $w0) (local.get $i))))
+        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $v) (local.get $p))))
+        (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $v) (local.get $q))))
+        (local.set $v (v128.load (i32.add (local.get $w1) (local.get $i))))
+        (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $v) (local.get $p))))
+        (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $v) (local.get $q))))
+        (local.set $v (v128.load (i32.add (local.get $w2) (local.get $i))))
+        (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $v) (local.get $p))))
+        (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (local.get $v) (local.get $q))))
+        (local.set $v (v128.load (i32.add (local.get $w3) (local.get $i))))
+        (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $v) (local.get $p))))
+        (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (local.get $v) (local.get $q))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br_if $inputs (i32.lt_u (local.get $i) (local.get $inBytes))))
+      (local.set $bias (v128.load (i32.add (local.get $b) (i32.shl (local.get $o) (i32.const 2)))))
+      (call $emit
+        (f32x4.add (call $sum4 (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3)) (local.get $bias))
+        (i32.add (local.get $y) (i32.shl (local.get $o) (i32.const 2)))
+        (local.get $relu))
+      (call $emit
+        (f32x4.add (call $sum4 (local.get $c0) (local.get $c1) (local.get $c2) (local.get $c3)) (local.get $bias))
+        (i32.add
+          (i32.add (local.get $y) (i32.shl (local.get $outPad) (i32.const 2)))
+          (i32.shl (local.get $o) (i32.const 2)))
+        (local.get $relu))
+      (local.set $w0 (i32.add (local.get $w3) (local.get $inBytes)))
+      (local.set $o (i32.add (local.get $o) (i32.const 4)))
+      (br_if $outputs (i32.lt_u (local.get $o) (local.get $outPad)))))
+
+  ;; One layer over `rows` vectors, in pairs, the odd one out alone.
+  ;; (A 4-input × 2-output tile, which halves the weight traffic, measured
+  ;; slower: without fused multiply-add the kernel is bound by its float
+  ;; multiplies and adds, not by loads.) Returns max |pre-activation|
+  ;; (NaN if any was NaN).
+  (func (export "dense") (param $w i32) (param $b i32) (param $x i32) (param $y i32)
+                         (param $inPad i32) (param $outPad i32) (param $rows i32) (param $relu i32)
+                         (result f32)
+    (local $inBytes i32) (local $outBytes i32) (local $r i32) (local $peak v128)
+    (global.set $peak (v128.const f32x4 0 0 0 0))
+    (local.set $inBytes (i32.shl (local.get $inPad) (i32.const 2)))
+    (local.set $outBytes (i32.shl (local.get $outPad) (i32.const 2)))
+    (block $pairsDone
+      (loop $pairs
+        (br_if $pairsDone (i32.gt_u (i32.add (local.get $r) (i32.const 2)) (local.get $rows)))
+        (call $denseRowPair (local.get $w) (local.get $b) (local.get $x) (local.get $y)
+                            (local.get $inBytes) (local.get $outPad) (local.get $relu))
+        (local.set $x (i32.add (local.get $x) (i32.shl (local.get $inBytes) (i32.const 1))))
+        (local.set $y (i32.add (local.get $y) (i32.shl (local.get $outBytes) (i32.const 1))))
+        (local.set $r (i32.add (local.get $r) (i32.const 2)))
+        (br $pairs)))
+    (if (i32.lt_u (local.get $r) (local.get $rows))
+      (then
+        (call $denseRow (local.get $w) (local.get $b) (local.get $x) (local.get $y)
+                        (local.get $inBytes) (local.get $outPad) (local.get $relu))))
+    (local.set $peak (global.get $peak))
+    (f32.max
+      (f32.max (f32x4.extract_lane 0 (local.get $peak)) (f32x4.extract_lane 1 (local.get $peak)))
+      (f32.max (f32x4.extract_lane 2 (local.get $peak)) (f32x4.extract_lane 3 (local.get $peak))))))

@@ -1,0 +1,165 @@
+import { mlpKernelWasm } from "./mlpKernelWasm.ts";
+import type { MlpModel } from "./weightsFormat.ts";
+
+/**
+ * The WebAssembly SIMD kernel's JavaScript side (mlpForward.ts decides when
+ * to use it): compile the module once per module scope, give each model its
+ * own instance whose linear memory holds the model's weights (padded for
+ * SIMD) and two activation buffers, and run the layers.
+ *
+ * Convex's default runtime may not allow WebAssembly (unverified, see
+ * docs/performance.md), so everything here degrades to `null` and the
+ * caller uses the JavaScript kernel. The module is compiled synchronously:
+ * it is far below the 4 KB browsers allow for that on their main thread.
+ */
+
+interface KernelExports {
+  memory: WebAssembly.Memory;
+  dense(w: number, b: number, x: number, y: number, inPad: number, outPad: number, rows: number, relu: number): number;
+}
+
+interface WasmLayer {
+  /** Byte offsets of the padded weight matrix and bias. */
+  weightAt: number;
+  biasAt: number;
+  inPad: number;
+  outPad: number;
+  relu: number;
+}
+
+export interface WasmMlp {
+  exports: KernelExports;
+  /** View over the instance's whole memory (it never grows after set-up). */
+  memory: Float32Array;
+  layers: WasmLayer[];
+  /** Byte offsets of the two activation buffers; input rows go into the first. */
+  bufferAt: [number, number];
+  /** Rows one call can take. */
+  rowCapacity: number;
+  /** The first layer's padded width: the stride of input rows. */
+  inputStride: number;
+}
+
+/**
+ * The kernel computes in float32, like PyTorch. Inputs and pre-activations
+ * beyond this magnitude go to the float64 JavaScript kernel instead, whose
+ * ±1e200 activation cap defines what huge inputs give; below it float32
+ * cannot overflow, and real activations are many orders of magnitude smaller.
+ */
+export const WASM_MAGNITUDE_LIMIT = 1e30;
+
+/** Rows per kernel call for batches: bounds each instance's activation buffers. */
+const ROW_CAPACITY = 128;
+const PAGE_BYTES = 65536;
+
+let compiled: WebAssembly.Module | null | undefined;
+let unavailableReason = "";
+const kernels = new WeakMap<MlpModel, WasmMlp | null>();
+
+function roundUpTo8(n: number): number {
+  return (n + 7) & ~7;
+}
+
+function compiledKernel(): WebAssembly.Module | null {
+  if (compiled !== undefined) return compiled;
+  if (typeof WebAssembly !== "object" || WebAssembly === null) {
+    unavailableReason = "there is no WebAssembly global";
+    compiled = null;
+    return compiled;
+  }
+  try {
+    compiled = new WebAssembly.Module(mlpKernelWasm);
+  } catch (error) {
+    unavailableReason = `compiling the SIMD module failed: ${error instanceof Error ? error.message : String(error)}`;
+    compiled = null;
+  }
+  return compiled;
+}
+
+/** Why the WebAssembly kernel cannot run here, or null when it can. */
+export function wasmKernelUnavailableReason(): string | null {
+  return compiledKernel() === null ? unavailableReason : null;
+}
+
+function buildKernel(model: MlpModel, module: WebAssembly.Module): WasmMlp {
+  const exports = new WebAssembly.Instance(module, {}).exports as unknown as KernelExports;
+  const layers: WasmLayer[] = [];
+  let bytes = 0;
+  let widest = 0;
+  for (const layer of model.layers) {
+    const inPad = roundUpTo8(layer.inDim);
+    const outPad = roundUpTo8(layer.outDim);
+    layers.push({ weightAt: bytes, biasAt: bytes + inPad * outPad * 4, inPad, outPad, relu: layer.activation === "relu" ? 1 : 0 });
+    bytes += (inPad * outPad + outPad) * 4;
+    widest = Math.max(widest, inPad, outPad);
+  }
+  const bufferBytes = ROW_CAPACITY * widest * 4;
+  const bufferAt: [number, number] = [bytes, bytes + bufferBytes];
+  const totalBytes = bytes + 2 * bufferBytes;
+  const pages = Math.ceil(totalBytes / PAGE_BYTES);
+  const current = exports.memory.buffer.byteLength / PAGE_BYTES;
+  if (pages > current) exports.memory.grow(pages - current);
+  const memory = new Float32Array(exports.memory.buffer);
+  model.layers.forEach((layer, l) => {
+    const { weightAt, biasAt, inPad } = layers[l];
+    for (let o = 0; o < layer.outDim; o++) memory.set(layer.weight.subarray(o * layer.inDim, (o + 1) * layer.inDim), weightAt / 4 + o * inPad);
+    memory.set(layer.bias, biasAt / 4);
+  });
+  return { exports, memory, layers, bufferAt, rowCapacity: ROW_CAPACITY, inputStride: layers[0].inPad };
+}
+
+/** The model's kernel instance (built on first use, then cached), or null where WebAssembly is unavailable. */
+export function wasmKernelFor(model: MlpModel): WasmMlp | null {
+  const cached = kernels.get(model);
+  if (cached !== undefined) return cached;
+  const module = compiledKernel();
+  let kernel: WasmMlp | null = null;
+  if (module) {
+    try {
+      kernel = buildKernel(model, module);
+    } catch (error) {
+      // An instance needs memory for the padded weights; if the runtime refuses it, this model runs in JavaScript.
+      unavailableReason = `instantiating the kernel failed: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+  kernels.set(model, kernel);
+  return kernel;
+}
+
+/**
+ * Copies one input row into the kernel's input buffer (zeroing its padding,
+ * which an earlier layer's outputs may have overwritten). Returns false when
+ * a value is NaN or beyond WASM_MAGNITUDE_LIMIT.
+ */
+export function writeWasmInputRow(kernel: WasmMlp, row: number, source: ArrayLike<number>, from: number, dim: number): boolean {
+  const memory = kernel.memory;
+  const at = kernel.bufferAt[0] / 4 + row * kernel.inputStride;
+  let inRange = true;
+  for (let i = 0; i < dim; i++) {
+    const v = source[from + i];
+    if (!(v <= WASM_MAGNITUDE_LIMIT && v >= -WASM_MAGNITUDE_LIMIT)) inRange = false;
+    memory[at + i] = v;
+  }
+  for (let i = dim; i < kernel.inputStride; i++) memory[at + i] = 0;
+  return inRange;
+}
+
+/**
+ * Runs every layer over the first `rows` input rows. Returns the float
+ * offset of the logits in `kernel.memory` (row stride: the last layer's
+ * padded width), or -1 when a pre-activation left the safe range.
+ */
+export function runWasmLayers(kernel: WasmMlp, rows: number): number {
+  let which = 0;
+  for (const layer of kernel.layers) {
+    const peak = kernel.exports.dense(layer.weightAt, layer.biasAt, kernel.bufferAt[which], kernel.bufferAt[which ^ 1], layer.inPad, layer.outPad, rows, layer.relu);
+    if (!(peak <= WASM_MAGNITUDE_LIMIT)) return -1;
+    which ^= 1;
+  }
+  return kernel.bufferAt[which] / 4;
+}
+
+/** Row stride of the logits `runWasmLayers` leaves. */
+export function wasmLogitStride(kernel: WasmMlp): number {
+  return kernel.layers[kernel.layers.length - 1].outPad;
+}
