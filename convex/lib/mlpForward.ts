@@ -323,17 +323,31 @@ function wasmKernelIfChosen(model: MlpModel): WasmMlp | null {
   return kernelChoice === "js" ? null : wasmKernelFor(model);
 }
 
+/**
+ * Writes features[from, from + dim) into the kernel's input row `row`,
+ * L2-normalised if the model asks for it; false when a value is out of the
+ * kernel's range. The common case scales while copying (one pass after the
+ * sum of squares); squares that overflow or underflow take l2Normalize's
+ * careful path.
+ */
+function writeWasmRow(kernel: WasmMlp, model: MlpModel, features: ArrayLike<number>, from: number, row: number): boolean {
+  const dim = model.layers[0].inDim;
+  if (model.input.normalize !== "l2") return writeWasmInputRow(kernel, row, features, from, dim);
+  let sumSquares = 0;
+  for (let i = 0; i < dim; i++) {
+    const v = features[from + i];
+    sumSquares += v * v;
+  }
+  if (sumSquares < Infinity && sumSquares > 1e-290) return writeWasmInputRow(kernel, row, features, from, dim, 1 / Math.sqrt(sumSquares));
+  const input = scratchFor(model).input;
+  for (let i = 0; i < dim; i++) input[i] = features[from + i];
+  l2Normalize(input, 0, dim);
+  return writeWasmInputRow(kernel, row, input, 0, dim);
+}
+
 /** Probabilities for `features` through the WebAssembly kernel, or null when a magnitude needs the float64 path. */
 function wasmForward(kernel: WasmMlp, model: MlpModel, features: ArrayLike<number>): number[] | null {
-  const dim = model.layers[0].inDim;
-  let source = features;
-  if (model.input.normalize === "l2") {
-    const input = scratchFor(model).input;
-    for (let i = 0; i < dim; i++) input[i] = features[i];
-    l2Normalize(input, 0, dim);
-    source = input;
-  }
-  if (!writeWasmInputRow(kernel, 0, source, 0, dim)) return null;
+  if (!writeWasmRow(kernel, model, features, 0, 0)) return null;
   const logitsAt = runWasmLayers(kernel, 1);
   if (logitsAt < 0) return null;
   const classCount = model.layers[model.layers.length - 1].outDim;
@@ -400,20 +414,7 @@ function jsProbabilitiesChunk(model: MlpModel, features: ArrayLike<number>, star
 function wasmProbabilitiesChunk(kernel: WasmMlp, model: MlpModel, features: ArrayLike<number>, start: number, rows: number, output: Float64Array): boolean {
   const dim = model.layers[0].inDim;
   const classCount = model.layers[model.layers.length - 1].outDim;
-  const l2 = model.input.normalize === "l2";
-  const row = l2 ? scratchFor(model).input : null;
-  let inRange = true;
-  for (let r = 0; r < rows; r++) {
-    const from = (start + r) * dim;
-    if (row) {
-      for (let i = 0; i < dim; i++) row[i] = features[from + i];
-      l2Normalize(row, 0, dim);
-      inRange = writeWasmInputRow(kernel, r, row, 0, dim) && inRange;
-    } else {
-      inRange = writeWasmInputRow(kernel, r, features, from, dim) && inRange;
-    }
-  }
-  if (!inRange) return false;
+  for (let r = 0; r < rows; r++) if (!writeWasmRow(kernel, model, features, (start + r) * dim, r)) return false;
   const logitsAt = runWasmLayers(kernel, rows);
   if (logitsAt < 0) return false;
   const stride = wasmLogitStride(kernel);

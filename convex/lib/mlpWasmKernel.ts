@@ -127,16 +127,17 @@ export function wasmKernelFor(model: MlpModel): WasmMlp | null {
 }
 
 /**
- * Copies one input row into the kernel's input buffer (zeroing its padding,
- * which an earlier layer's outputs may have overwritten). Returns false when
- * a value is NaN or beyond WASM_MAGNITUDE_LIMIT.
+ * Copies one input row, times `scale`, into the kernel's input buffer
+ * (zeroing its padding, which an earlier layer's outputs may have
+ * overwritten). Returns false when a value is NaN or beyond
+ * WASM_MAGNITUDE_LIMIT.
  */
-export function writeWasmInputRow(kernel: WasmMlp, row: number, source: ArrayLike<number>, from: number, dim: number): boolean {
+export function writeWasmInputRow(kernel: WasmMlp, row: number, source: ArrayLike<number>, from: number, dim: number, scale = 1): boolean {
   const memory = kernel.memory;
   const at = kernel.bufferAt[0] / 4 + row * kernel.inputStride;
   let inRange = true;
   for (let i = 0; i < dim; i++) {
-    const v = source[from + i];
+    const v = source[from + i] * scale;
     if (!(v <= WASM_MAGNITUDE_LIMIT && v >= -WASM_MAGNITUDE_LIMIT)) inRange = false;
     memory[at + i] = v;
   }

@@ -114,7 +114,7 @@ describe("stages", () => {
 
   it("measures the forward pass with an agreeing reference", async () => {
     const figures = await measureForward({ bench, batchSize: 8, timing: tiny });
-    expect(figures.map((f) => f.id)).toEqual(["forward.single", "forward.batch"]);
+    expect(figures.map((f) => f.id)).toEqual(["forward.single", "forward.batch", "forward.singleJs", "forward.batchJs"]);
     figures.forEach(expectWellFormed);
     for (const figure of figures) {
       expect(figure.values.maxAbsDifference).toBeLessThan(1e-5);
@@ -125,9 +125,10 @@ describe("stages", () => {
   it("measures cost per vector for each model and batch size", async () => {
     const other = makeRandomBenchModel([32, 24, 6], 6);
     const figures = await measureScaling({ models: [{ key: "a", bench }, { key: "b", bench: other }], batchSizes: [1, 5], timing: tiny });
-    expect(figures.map((f) => f.id)).toEqual(["scaling.aB1", "scaling.aB5", "scaling.bB1", "scaling.bB5"]);
+    expect(figures.map((f) => f.id)).toEqual(["scaling.aB1", "scaling.aB5", "scaling.aB1Js", "scaling.aB5Js", "scaling.bB1", "scaling.bB5", "scaling.bB1Js", "scaling.bB5Js"]);
     figures.forEach(expectWellFormed);
     expect(figures[1].values).toMatchObject({ batchSize: 5, parameters: bench.parameterCount });
+    expect(figures[3].subject.name).toBe("mlpProbabilitiesBatch (js)");
   });
 
   it("measures decoding against JSON.parse", async () => {
@@ -140,8 +141,9 @@ describe("stages", () => {
 
   it("decodes and runs the bundled engine in fresh contexts", async () => {
     const figures = await measureColdStart({ bench, contexts: 2 });
-    expect(figures.map((f) => f.id)).toEqual(["cold.decode", "cold.forward"]);
+    expect(figures.map((f) => f.id)).toEqual(["cold.decode", "cold.forward", "cold.forwardJs"]);
     figures.forEach(expectWellFormed);
+    expect(figures[1].values.kernelCompileMs).toBeGreaterThan(0);
     expect(figures[0].target?.text).toBe("≤ 500 µs");
   });
 

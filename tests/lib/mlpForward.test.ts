@@ -211,6 +211,21 @@ describe("kernel choice", () => {
     }
   });
 
+  it("L2-normalises inputs whose squares overflow or underflow before the WebAssembly kernel sees them", () => {
+    const weights = makeCanonicalWeights({ dims: [20, 7, 4], normalize: "l2", seed: 12 });
+    const model = toMlpModel(weights);
+    const direction = randomVector(20, seededRandom(8), 1);
+    setMlpKernel("wasm");
+    const expected = mlpForward(model, direction).probabilities;
+    expectClose(expected, referenceForward(weights, direction), 1e-5);
+    for (const scale of [1e-200, 1e200, 1e300]) {
+      const scaled = direction.map((v) => v * scale);
+      expectClose(mlpForward(model, scaled).probabilities, expected, 1e-6);
+      const batch = mlpProbabilitiesBatch(model, [...scaled, ...direction, ...scaled], 3);
+      for (let r = 0; r < 3; r++) expectClose(batch.subarray(r * 4, r * 4 + 4), expected, 1e-6);
+    }
+  });
+
   it("falls back to JavaScript where WebAssembly is missing, and refuses to force it there", async () => {
     vi.resetModules();
     vi.stubGlobal("WebAssembly", undefined);
