@@ -1,4 +1,13 @@
-import { runWasmLayers, wasmKernelFor, wasmKernelUnavailableReason, wasmLogitStride, writeWasmInputRow, type WasmMlp } from "./mlpWasmKernel.ts";
+import {
+  copyWasmInputRows,
+  prepareWasmInputRows,
+  runWasmLayers,
+  wasmKernelFor,
+  wasmKernelUnavailableReason,
+  wasmLogitStride,
+  writeWasmInputRow,
+  type WasmMlp,
+} from "./mlpWasmKernel.ts";
 import type { FeatureNormalization, MlpLayer, MlpModel, OutputActivation } from "./weightsFormat.ts";
 
 /**
@@ -345,9 +354,23 @@ function writeWasmRow(kernel: WasmMlp, model: MlpModel, features: ArrayLike<numb
   return writeWasmInputRow(kernel, row, input, 0, dim);
 }
 
+/**
+ * Fills the kernel's first `rows` input rows from feature rows [start, start + rows):
+ * copied as they are and L2-normalised in float32 inside the kernel, or, when
+ * float32 cannot hold a row's sum of squares, in float64 as the JavaScript
+ * kernel does. False when a value is out of the kernel's range.
+ */
+function writeWasmRows(kernel: WasmMlp, model: MlpModel, features: ArrayLike<number>, start: number, rows: number): boolean {
+  const dim = model.layers[0].inDim;
+  copyWasmInputRows(kernel, features, start * dim, rows, dim);
+  if (prepareWasmInputRows(kernel, rows, model.input.normalize === "l2")) return true;
+  for (let r = 0; r < rows; r++) if (!writeWasmRow(kernel, model, features, (start + r) * dim, r)) return false;
+  return true;
+}
+
 /** Probabilities for `features` through the WebAssembly kernel, or null when a magnitude needs the float64 path. */
 function wasmForward(kernel: WasmMlp, model: MlpModel, features: ArrayLike<number>): number[] | null {
-  if (!writeWasmRow(kernel, model, features, 0, 0)) return null;
+  if (!writeWasmRows(kernel, model, features, 0, 1)) return null;
   const logitsAt = runWasmLayers(kernel, 1);
   if (logitsAt < 0) return null;
   const classCount = model.layers[model.layers.length - 1].outDim;
@@ -412,9 +435,8 @@ function jsProbabilitiesChunk(model: MlpModel, features: ArrayLike<number>, star
 
 /** WebAssembly kernel for the same chunk; false (output untouched) when a magnitude needs the float64 path. */
 function wasmProbabilitiesChunk(kernel: WasmMlp, model: MlpModel, features: ArrayLike<number>, start: number, rows: number, output: Float64Array): boolean {
-  const dim = model.layers[0].inDim;
   const classCount = model.layers[model.layers.length - 1].outDim;
-  for (let r = 0; r < rows; r++) if (!writeWasmRow(kernel, model, features, (start + r) * dim, r)) return false;
+  if (!writeWasmRows(kernel, model, features, start, rows)) return false;
   const logitsAt = runWasmLayers(kernel, rows);
   if (logitsAt < 0) return false;
   const stride = wasmLogitStride(kernel);

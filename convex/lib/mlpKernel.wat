@@ -148,6 +148,53 @@
       (local.set $o (i32.add (local.get $o) (i32.const 4)))
       (br_if $outputs (i32.lt_u (local.get $o) (local.get $outPad)))))
 
+  ;; Prepares `rows` input rows of inPad floats in place: L2-normalises each
+  ;; when $l2 is 1, and returns max |value| (NaN if any was NaN). Returns
+  ;; +Infinity at once when a row's sum of squares is outside (1e-30, 1e30),
+  ;; where float32 would lose it: the caller then normalises in float64.
+  (func (export "prepare") (param $x i32) (param $rows i32) (param $inPad i32) (param $l2 i32) (result f32)
+    (local $p i32) (local $rowEnd i32) (local $r i32)
+    (local $v v128) (local $sum v128) (local $scale v128) (local $peak v128) (local $squares f32)
+    (block $done
+      (loop $eachRow
+        (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $rowEnd (i32.add (local.get $x) (i32.shl (local.get $inPad) (i32.const 2))))
+        (if (local.get $l2)
+          (then
+            (local.set $sum (v128.const f32x4 0 0 0 0))
+            (local.set $p (local.get $x))
+            (loop $squaresLoop
+              (local.set $v (v128.load (local.get $p)))
+              (local.set $sum (f32x4.add (local.get $sum) (f32x4.mul (local.get $v) (local.get $v))))
+              (local.set $p (i32.add (local.get $p) (i32.const 16)))
+              (br_if $squaresLoop (i32.lt_u (local.get $p) (local.get $rowEnd))))
+            (local.set $squares
+              (f32.add
+                (f32.add (f32x4.extract_lane 0 (local.get $sum)) (f32x4.extract_lane 1 (local.get $sum)))
+                (f32.add (f32x4.extract_lane 2 (local.get $sum)) (f32x4.extract_lane 3 (local.get $sum)))))
+            (if (i32.eqz (i32.and (f32.gt (local.get $squares) (f32.const 1e-30)) (f32.lt (local.get $squares) (f32.const 1e30))))
+              (then (return (f32.const inf))))
+            (local.set $scale (f32x4.splat (f32.div (f32.const 1) (f32.sqrt (local.get $squares)))))
+            (local.set $p (local.get $x))
+            (loop $scaleLoop
+              (local.set $v (f32x4.mul (v128.load (local.get $p)) (local.get $scale)))
+              (v128.store (local.get $p) (local.get $v))
+              (local.set $peak (f32x4.max (local.get $peak) (f32x4.abs (local.get $v))))
+              (local.set $p (i32.add (local.get $p) (i32.const 16)))
+              (br_if $scaleLoop (i32.lt_u (local.get $p) (local.get $rowEnd)))))
+          (else
+            (local.set $p (local.get $x))
+            (loop $peakLoop
+              (local.set $peak (f32x4.max (local.get $peak) (f32x4.abs (v128.load (local.get $p)))))
+              (local.set $p (i32.add (local.get $p) (i32.const 16)))
+              (br_if $peakLoop (i32.lt_u (local.get $p) (local.get $rowEnd))))))
+        (local.set $x (local.get $rowEnd))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $eachRow)))
+    (f32.max
+      (f32.max (f32x4.extract_lane 0 (local.get $peak)) (f32x4.extract_lane 1 (local.get $peak)))
+      (f32.max (f32x4.extract_lane 2 (local.get $peak)) (f32x4.extract_lane 3 (local.get $peak)))))
+
   ;; One layer over `rows` vectors, in pairs, the odd one out alone.
   ;; (A 4-input × 2-output tile, which halves the weight traffic, measured
   ;; slower: without fused multiply-add the kernel is bound by its float

@@ -16,6 +16,7 @@ import type { MlpModel } from "./weightsFormat.ts";
 interface KernelExports {
   memory: WebAssembly.Memory;
   dense(w: number, b: number, x: number, y: number, inPad: number, outPad: number, rows: number, relu: number): number;
+  prepare(x: number, rows: number, inPad: number, l2: number): number;
 }
 
 interface WasmLayer {
@@ -124,6 +125,37 @@ export function wasmKernelFor(model: MlpModel): WasmMlp | null {
   }
   kernels.set(model, kernel);
   return kernel;
+}
+
+/**
+ * Copies `rows` rows of `dim` values, starting at `features[from]`, into the
+ * kernel's input buffer as they are, zeroing each row's padding (an earlier
+ * layer's outputs may have overwritten it).
+ */
+export function copyWasmInputRows(kernel: WasmMlp, features: ArrayLike<number>, from: number, rows: number, dim: number): void {
+  const memory = kernel.memory;
+  const stride = kernel.inputStride;
+  const at = kernel.bufferAt[0] / 4;
+  if (features instanceof Float32Array && stride === dim) {
+    memory.set(features.subarray(from, from + rows * dim), at);
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    const rowAt = at + r * stride;
+    const rowFrom = from + r * dim;
+    for (let i = 0; i < dim; i++) memory[rowAt + i] = features[rowFrom + i];
+    memory.fill(0, rowAt + dim, rowAt + stride);
+  }
+}
+
+/**
+ * L2-normalises (when asked) the first `rows` input rows in place, in
+ * float32. False when a row's sum of squares is outside what float32 holds
+ * comfortably, or a value is NaN or beyond WASM_MAGNITUDE_LIMIT: the caller
+ * then prepares the rows in float64 instead.
+ */
+export function prepareWasmInputRows(kernel: WasmMlp, rows: number, l2: boolean): boolean {
+  return kernel.exports.prepare(kernel.bufferAt[0], rows, kernel.inputStride, l2 ? 1 : 0) <= WASM_MAGNITUDE_LIMIT;
 }
 
 /**
