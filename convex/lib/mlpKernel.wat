@@ -1,5 +1,6 @@
-;; The MLP engine's WebAssembly SIMD kernel: y = act(x·Wᵀ + b) for one dense
-;; layer over `rows` input vectors, in float32 (as PyTorch and onnxruntime compute).
+;; The MLP engine's WebAssembly SIMD kernel, in float32 (as PyTorch and
+;; onnxruntime compute): `prepare` L2-normalises input rows in place, and
+;; `dense` computes y = act(x·Wᵀ + b) for one layer over `rows` input vectors.
 ;;
 ;; Layout (set up by convex/lib/mlpWasmKernel.ts): every pointer is a byte
 ;; offset, 16-byte aligned; W is outPad × inPad row-major, b has outPad
@@ -7,8 +8,8 @@
 ;; the layer's widths rounded up to a multiple of 8. The padding is zeros in W
 ;; and b, so padded outputs are exactly 0 and the next layer can read them.
 ;;
-;; `dense` returns the largest |pre-activation| it computed (NaN if any was
-;; NaN): the caller redoes the pass in float64 JavaScript when that is not
+;; Both return the largest magnitude they produced (NaN if any value was NaN):
+;; the caller redoes the work in float64 JavaScript when that is not
 ;; comfortably finite, so float32 overflow never reaches a result.
 ;;
 ;; Regenerate convex/lib/mlpKernelWasm.ts after editing: npm run build:kernel
