@@ -2,18 +2,18 @@
  * CLIP's image preprocessing in one step: RGB conversion, the Pillow-style
  * bicubic resize, centre crop, rescale, normalise and HWC→CHW, giving the
  * same float32 `pixel_values` as resizing with clipResize.ts and then calling
- * transformers.js's CLIPImageProcessor (loadClipModel.ts), bit for bit.
+ * transformers.js's CLIPImageProcessor, bit for bit. loadClipModel.ts's
+ * extractImageEmbeddings uses it for the worker and the Node tools alike.
  *
  * Why not just call the processor: in the browser it crops through a canvas
  * (drawImage + getImageData) and copies the image twice more, and the resize
  * before it computes columns and rows the crop throws away. Here the resize
  * produces only the cropped pixels and an RGBA image is read without an RGB
  * copy first. Configurations with steps this does not mirror get `undefined`
- * from planClipPixelValues, and callers use the processor.
+ * from planClipPixelValues, and extractImageEmbeddings uses the processor.
  */
-import { Tensor, type Processor, type RawImage } from "@huggingface/transformers";
+import type { Processor, RawImage } from "@huggingface/transformers";
 import { resizeBicubic, type RgbPixels } from "./clipResize.ts";
-import { CLIP_EMBEDDING_DIM, type ClipModel } from "./loadClipModel.ts";
 
 const PIL_BICUBIC = 3;
 
@@ -137,28 +137,4 @@ export function clipPixelValues(plan: ClipPixelPlan, image: RawImage): Float32Ar
     values[2 * area + i] = table[512 + bytes[pixel + 2]];
   }
   return values;
-}
-
-/**
- * Runs the model on one image's `pixel_values` and returns a copy of its raw
- * `image_embeds` (as extractImageEmbeddings does for the processor's
- * output); every tensor is disposed.
- */
-export async function embedPixelValues(clip: ClipModel, plan: ClipPixelPlan, values: Float32Array<ArrayBuffer>): Promise<Float32Array<ArrayBuffer>> {
-  const pixelValues = new Tensor("float32", values, [1, 3, plan.cropHeight, plan.cropWidth]);
-  try {
-    const outputs: Record<string, Tensor> = await clip.model({ pixel_values: pixelValues });
-    try {
-      const embeds = outputs.image_embeds;
-      if (!embeds) throw new Error(`the model has no "image_embeds" output (outputs: ${Object.keys(outputs).join(", ")})`);
-      if (embeds.dims.length !== 2 || embeds.dims[0] !== 1 || embeds.dims[1] !== CLIP_EMBEDDING_DIM) {
-        throw new Error(`image_embeds has shape [${embeds.dims.join(",")}], expected [1,${CLIP_EMBEDDING_DIM}]`);
-      }
-      return (embeds.data as Float32Array<ArrayBuffer>).slice(0, CLIP_EMBEDDING_DIM);
-    } finally {
-      for (const tensor of Object.values(outputs)) tensor.dispose();
-    }
-  } finally {
-    pixelValues.dispose();
-  }
 }

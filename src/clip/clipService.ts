@@ -5,7 +5,6 @@
  */
 import type { ClipConfig, ClipRuntimeDevice } from "./clipConfig.ts";
 import { resolveClipConfig } from "./clipConfig.ts";
-import { clipPixelValues, embedPixelValues, planClipPixelValues, type ClipPixelPlan } from "./clipPixelValues.ts";
 import { parseClipRequest, requestIdOf, type ClipResponse } from "./clipProtocol.ts";
 import { disposeClipModel, extractImageEmbeddings, loadClipModel, RawImage, type ClipModel } from "./loadClipModel.ts";
 
@@ -33,28 +32,9 @@ async function decodeImage(image: Blob | ArrayBuffer, name: string | undefined):
   }
 }
 
-/**
- * One image's features: the fused preprocessing of clipPixelValues.ts when
- * the model's processor allows it (same pixel_values, less work), else the
- * processor path shared with Node.
- */
-async function extractFeatures(clip: ClipModel, plan: ClipPixelPlan | undefined, image: RawImage): Promise<Float32Array<ArrayBuffer>> {
-  const values = plan && clipPixelValues(plan, image);
-  if (plan && values) return embedPixelValues(clip, plan, values);
-  const [features] = await extractImageEmbeddings(clip, [image]);
-  return features;
-}
-
 export function createClipService(host: ClipServiceHost): ClipService {
   let instance: Promise<ClipModel> | undefined;
   let instanceKey: string | undefined;
-  const plans = new WeakMap<ClipModel, ClipPixelPlan | undefined>();
-
-  function planOf(clip: ClipModel): ClipPixelPlan | undefined {
-    if (!plans.has(clip)) plans.set(clip, planClipPixelValues(clip.processor));
-    return plans.get(clip);
-  }
-
   async function load(config: ClipConfig): Promise<ClipModel> {
     const resolved = resolveClipConfig(config, await host.resolveDevice(config));
     return loadClipModel(resolved, { onProgress: (progress) => host.post({ status: "progress", ...progress }) });
@@ -85,7 +65,7 @@ export function createClipService(host: ClipServiceHost): ClipService {
     }
     try {
       const clip = await instance;
-      const features = await extractFeatures(clip, planOf(clip), await decodeImage(image, name));
+      const [features] = await extractImageEmbeddings(clip, [await decodeImage(image, name)]);
       host.post({ status: "result", id, features }, [features.buffer as ArrayBuffer]);
     } catch (error) {
       host.post({ status: "error", id, message: messageOf(error) });

@@ -15,6 +15,7 @@ import {
   type ProgressInfo,
 } from "@huggingface/transformers";
 import { classifyModelHost, type ResolvedClipConfig } from "./clipConfig.ts";
+import { clipPixelValues, planClipPixelValues, type ClipPixelPlan } from "./clipPixelValues.ts";
 import { resizeBicubic } from "./clipResize.ts";
 
 export const CLIP_EMBEDDING_DIM = 512;
@@ -157,32 +158,85 @@ function resizeForProcessor(imageProcessor: ImageProcessorSettings, image: RawIm
   return new RawImage(resized.data, resized.width, resized.height, resized.channels as 1 | 2 | 3 | 4);
 }
 
+/** Planned once per processor: the plan's byte table is the same for every image. */
+const pixelPlans = new WeakMap<Processor, ClipPixelPlan | null>();
+
+function pixelPlanOf(processor: Processor): ClipPixelPlan | null {
+  let plan = pixelPlans.get(processor);
+  if (plan === undefined) {
+    plan = planClipPixelValues(processor) ?? null;
+    pixelPlans.set(processor, plan);
+  }
+  return plan;
+}
+
 /**
- * Runs preprocessing and the model on a batch of images and returns one
- * copied Float32Array per image (raw `image_embeds`, not L2-normalised).
- * Every tensor is disposed, so long runs do not leak backend memory.
+ * The batch's `pixel_values` through clipPixelValues.ts, or undefined when
+ * the processor's settings or one of the images need the processor. Either
+ * way the values are the same bit for bit (tests/clip/clipPixelValues.test.ts).
  */
-export async function extractImageEmbeddings(clip: ClipModel, images: RawImage[]): Promise<Float32Array<ArrayBuffer>[]> {
-  if (images.length === 0) return [];
+function fusedPixelValues(clip: ClipModel, images: RawImage[]): Tensor | undefined {
+  const plan = pixelPlanOf(clip.processor);
+  if (!plan) return undefined;
+  const perImage: Float32Array<ArrayBuffer>[] = [];
+  for (const image of images) {
+    const values = clipPixelValues(plan, image);
+    if (!values) return undefined;
+    perImage.push(values);
+  }
+  const { cropWidth, cropHeight } = plan;
+  let batch = perImage[0];
+  if (perImage.length > 1) {
+    batch = new Float32Array(perImage.length * perImage[0].length);
+    perImage.forEach((values, index) => batch.set(values, index * values.length));
+  }
+  return new Tensor("float32", batch, [images.length, 3, cropHeight, cropWidth]);
+}
+
+async function processorPixelValues(clip: ClipModel, images: RawImage[]): Promise<Tensor> {
   const imageProcessor = imageProcessorOf(clip);
   const inputs: Record<string, Tensor> = await clip.processor(images.map((image) => resizeForProcessor(imageProcessor, image)));
+  for (const [name, tensor] of Object.entries(inputs)) if (name !== "pixel_values" && tensor instanceof Tensor) tensor.dispose();
+  return inputs.pixel_values;
+}
+
+/**
+ * Runs the model on a batch's `pixel_values` ([batch, 3, height, width]) and
+ * returns one copied Float32Array per image (raw `image_embeds`, not
+ * L2-normalised). It takes ownership of `pixelValues`: that and every output
+ * tensor are disposed, so long runs do not leak backend memory.
+ */
+export async function embedPixelValues(clip: ClipModel, pixelValues: Tensor): Promise<Float32Array<ArrayBuffer>[]> {
   try {
-    const outputs: Record<string, Tensor> = await clip.model({ pixel_values: inputs.pixel_values });
+    const count = pixelValues.dims[0];
+    const outputs: Record<string, Tensor> = await clip.model({ pixel_values: pixelValues });
     try {
       const embeds = outputs.image_embeds;
       if (!embeds) throw new Error(`the model has no "image_embeds" output (outputs: ${Object.keys(outputs).join(", ")})`);
       const [batch, dim] = embeds.dims;
-      if (batch !== images.length || dim !== CLIP_EMBEDDING_DIM) {
-        throw new Error(`image_embeds has shape [${embeds.dims.join(",")}], expected [${images.length},${CLIP_EMBEDDING_DIM}]`);
+      if (embeds.dims.length !== 2 || batch !== count || dim !== CLIP_EMBEDDING_DIM) {
+        throw new Error(`image_embeds has shape [${embeds.dims.join(",")}], expected [${count},${CLIP_EMBEDDING_DIM}]`);
       }
       const data = embeds.data as Float32Array<ArrayBuffer>;
-      return images.map((_, row) => data.slice(row * dim, (row + 1) * dim));
+      return Array.from({ length: count }, (_, row) => data.slice(row * dim, (row + 1) * dim));
     } finally {
       for (const tensor of Object.values(outputs)) tensor.dispose();
     }
   } finally {
-    for (const tensor of Object.values(inputs)) if (tensor instanceof Tensor) tensor.dispose();
+    pixelValues.dispose();
   }
+}
+
+/**
+ * Preprocesses a batch of images (clipPixelValues.ts when the processor's
+ * settings allow it, else the processor after clipResize.ts's resize) and
+ * returns their raw `image_embeds`, one copied Float32Array per image. The
+ * browser worker and the Node tools both come through here, so they feed
+ * the model the same pixels.
+ */
+export async function extractImageEmbeddings(clip: ClipModel, images: RawImage[]): Promise<Float32Array<ArrayBuffer>[]> {
+  if (images.length === 0) return [];
+  return embedPixelValues(clip, fusedPixelValues(clip, images) ?? (await processorPixelValues(clip, images)));
 }
 
 export async function disposeClipModel(clip: ClipModel): Promise<void> {

@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { RawImage, type Processor, type Tensor } from "@huggingface/transformers";
+import { RawImage, Tensor, type Processor } from "@huggingface/transformers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clipPixelValues, embedPixelValues, planClipPixelValues, type ClipPixelPlan } from "../../src/clip/clipPixelValues.ts";
-import { disposeClipModel, extractImageEmbeddings, loadClipModel, type ClipModel } from "../../src/clip/loadClipModel.ts";
+import { clipPixelValues, planClipPixelValues, type ClipPixelPlan } from "../../src/clip/clipPixelValues.ts";
+import { disposeClipModel, embedPixelValues, extractImageEmbeddings, loadClipModel, type ClipModel } from "../../src/clip/loadClipModel.ts";
 import { demoImagesDir } from "../../tools/writeDemoImages.ts";
 import { tinyClipModelDir } from "../../tools/writeTinyClipModel.ts";
 import { resizeBicubic as referenceResize } from "./clipResizeReference.ts";
@@ -24,9 +24,10 @@ interface ResizeSizing {
 }
 
 /**
- * What loadClipModel.ts's extractImageEmbeddings feeds the model: RGB, the
- * first version of the bicubic resize, then the processor's crop, rescale
- * and normalise.
+ * What loadClipModel.ts's extractImageEmbeddings fed the model before the
+ * fused path (and still does when a processor has no plan): RGB, the first
+ * version of the bicubic resize, then the processor's crop, rescale and
+ * normalise.
  */
 async function processorPixelValues(processor: Processor, image: RawImage): Promise<Float32Array> {
   const sizing = (processor as unknown as { image_processor: ResizeSizing }).image_processor;
@@ -83,11 +84,17 @@ describe("clipPixelValues", () => {
     expectSameFloats(clipPixelValues(plan, image), await processorPixelValues(clip.processor, image), "sunset-1.png");
   });
 
-  it("gives the same features through the model as extractImageEmbeddings", async () => {
-    const image = noiseImage(700, 500, 4, 3);
-    const [expected] = await extractImageEmbeddings(clip, [image]);
-    const values = clipPixelValues(plan, image)!;
-    expect(Array.from(await embedPixelValues(clip, plan, values))).toEqual(Array.from(expected));
+  it("gives extractImageEmbeddings the processor path's features, one image or a batch of sizes with whole and half-pixel crop offsets", async () => {
+    const images = [noiseImage(700, 500, 4, 3), noiseImage(1203, 901, 4, 5), noiseImage(500, 700, 3, 7)];
+    const expected = [];
+    for (const image of images) {
+      const values = await processorPixelValues(clip.processor, image);
+      expected.push(...(await embedPixelValues(clip, new Tensor("float32", values, [1, 3, plan.cropHeight, plan.cropWidth]))));
+    }
+    const single = await extractImageEmbeddings(clip, [images[1]]);
+    expect(Array.from(single[0])).toEqual(Array.from(expected[1]));
+    const batch = await extractImageEmbeddings(clip, images);
+    expect(batch.map((features) => Array.from(features))).toEqual(expected.map((features) => Array.from(features)));
   });
 
   it("declines an image the resize leaves smaller than the crop, which the processor would pad", () => {

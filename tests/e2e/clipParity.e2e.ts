@@ -29,6 +29,8 @@ async function testImages(): Promise<Array<BrowserImage & { bytes: Buffer }>> {
     { name: "fog-3.png", type: "image/png", bytes: await readFile(join(fixtureImagesDir, "fog", "fog-3.png")) },
     { name: "lava-224.png", type: "image/png", bytes: await raw().resize(224, 224, { fit: "fill" }).png().toBuffer() },
     { name: "lava-1000x700.png", type: "image/png", bytes: await raw().resize(1000, 700, { fit: "fill" }).png().toBuffer() },
+    // Resized to 299×224: the centre crop starts at x = 37.5, which Node floors and the browser's canvas would interpolate.
+    { name: "lava-1203x901.png", type: "image/png", bytes: await raw().resize(1203, 901, { fit: "fill" }).png().toBuffer() },
     { name: "lava.jpg", type: "image/jpeg", bytes: await raw().resize(640, 480).jpeg({ quality: 90 }).toBuffer() },
     // EXIF orientation 6 (rotate 90°): both sides must apply it.
     { name: "lava-rotated.jpg", type: "image/jpeg", bytes: await raw().resize(640, 480).jpeg({ quality: 90 }).withMetadata({ orientation: 6 }).toBuffer() },
