@@ -1,11 +1,11 @@
 /**
  * The browser stage's page: the app's real CLIP worker (src/clip/clip.worker.ts,
  * driven through its typed protocol as useClipExtractor drives it) against a
- * bare onnxruntime-web session on the same model file. Both are loaded first;
- * then each round extracts one image through the app's worker and runs the
- * bare session once, so both sides see the same machine load. Last, the
- * pipeline's steps before the model are timed alone. Node calls
- * `window.runClipBench`.
+ * bare onnxruntime-web session on the same model file, plus a breakdown
+ * worker that times the app worker's steps before the model one by one. All
+ * are loaded first; then each round extracts one image through the app's
+ * worker, runs the bare session once and the timed steps once, so all see
+ * the same machine load. Node calls `window.runClipBench`.
  */
 import { parseClipResponse, type ClipRequest, type ClipResponse } from "../../../src/clip/clipProtocol.ts";
 import {
@@ -42,18 +42,6 @@ function requester<Request, Response>(worker: Worker, name: string, parse: (data
     });
 }
 
-async function timeBreakdown(options: BrowserBenchOptions, image: Blob): Promise<Extract<BreakdownResponse, { status: "done" }>> {
-  const worker = new Worker(new URL("./breakdown.worker.ts", import.meta.url), { type: "module" });
-  try {
-    const send = requester<BreakdownRequest, BreakdownResponse>(worker, "breakdown worker", (data) => data as BreakdownResponse);
-    const answer = await send({ modelHost: options.modelHost, modelId: options.modelId, image, warmupRuns: options.warmupRuns, timedRuns: options.timedRuns });
-    if (answer.status === "error") throw new Error(`breakdown: ${answer.message}`);
-    return answer;
-  } finally {
-    worker.terminate();
-  }
-}
-
 window.runClipBench = async (options) => {
   const response = await fetch(options.imageUrl);
   if (!response.ok) throw new Error(`fetching the benchmark image ${options.imageUrl} answered ${response.status}`);
@@ -61,9 +49,11 @@ window.runClipBench = async (options) => {
 
   const app = new Worker(new URL("../../../src/clip/clip.worker.ts", import.meta.url), { type: "module" });
   const bare = new Worker(new URL("./bareSession.worker.ts", import.meta.url), { type: "module" });
+  const breakdown = new Worker(new URL("./breakdown.worker.ts", import.meta.url), { type: "module" });
   try {
     const sendApp = requester<ClipRequest, ClipResponse>(app, "CLIP worker", parseClipResponse, (message) => message.status === "progress");
     const sendBare = requester<BareSessionRequest, BareSessionResponse>(bare, "bare session worker", (data) => data as BareSessionResponse);
+    const sendBreakdown = requester<BreakdownRequest, BreakdownResponse>(breakdown, "breakdown worker", (data) => data as BreakdownResponse);
 
     let loadStarted = performance.now();
     const ready = await sendApp({ type: "load", config: { modelId: options.modelId, modelHost: options.modelHost, dtype: options.dtype, device: "wasm" } });
@@ -72,6 +62,8 @@ window.runClipBench = async (options) => {
     loadStarted = performance.now();
     const bareReady = await sendBare({ type: "load", modelUrl: `${options.modelHost}${options.modelId}/onnx/${ONNX_FILE_BY_DTYPE[options.dtype]}` });
     if (bareReady.status !== "ready") throw new Error(`bare session did not load: ${bareReady.status === "error" ? bareReady.message : bareReady.status}`);
+    const breakdownReady = await sendBreakdown({ type: "load", modelHost: options.modelHost, modelId: options.modelId });
+    if (breakdownReady.status !== "ready") throw new Error(`breakdown worker did not load: ${breakdownReady.status === "error" ? breakdownReady.message : breakdownReady.status}`);
 
     let id = 0;
     const extract = async () => {
@@ -86,19 +78,26 @@ window.runClipBench = async (options) => {
       if (answer.status !== "ran") throw new Error(`bare session: ${answer.status === "error" ? answer.message : `unexpected ${answer.status}`}`);
       return answer.ms;
     };
+    const runSteps = async () => {
+      const answer = await sendBreakdown({ type: "run", image });
+      if (answer.status !== "ran") throw new Error(`breakdown: ${answer.status === "error" ? answer.message : `unexpected ${answer.status}`}`);
+      return answer;
+    };
     const pipelineMs: number[] = [];
     const bareMs: number[] = [];
+    const decodeMs: number[] = [];
+    const preprocessMs: number[] = [];
     for (let round = 0; round < options.warmupRuns + options.timedRuns; round++) {
       const pipeline = await extract();
       const model = await runBare();
+      const steps = await runSteps();
       if (round >= options.warmupRuns) {
         pipelineMs.push(pipeline);
         bareMs.push(model);
+        decodeMs.push(steps.decodeMs);
+        preprocessMs.push(steps.preprocessMs);
       }
     }
-    app.terminate();
-    bare.terminate();
-    const breakdown = await timeBreakdown(options, image);
     return {
       crossOriginIsolated: self.crossOriginIsolated,
       hardwareConcurrency: navigator.hardwareConcurrency,
@@ -108,12 +107,12 @@ window.runClipBench = async (options) => {
       bareMs,
       pipelineLoadMs,
       bareLoadMs: bareReady.loadMs,
-      decodeMs: breakdown.decodeMs,
-      resizeMs: breakdown.resizeMs,
-      processorMs: breakdown.processorMs,
+      decodeMs,
+      preprocessMs,
     };
   } finally {
     app.terminate();
     bare.terminate();
+    breakdown.terminate();
   }
 };

@@ -8,16 +8,12 @@ export type BareSessionResponse =
   | { status: "ran"; ms: number }
   | { status: "error"; message: string };
 
-export interface BreakdownRequest {
-  modelHost: string;
-  modelId: string;
-  image: Blob;
-  warmupRuns: number;
-  timedRuns: number;
-}
+export type BreakdownRequest = { type: "load"; modelHost: string; modelId: string } | { type: "run"; image: Blob };
 
 export type BreakdownResponse =
-  | { status: "done"; decodeMs: number[]; resizeMs: number[]; processorMs: number[] }
+  | { status: "ready" }
+  /** One image through the app worker's steps before the model, each timed inside the worker. */
+  | { status: "ran"; decodeMs: number; preprocessMs: number }
   | { status: "error"; message: string };
 
 export interface BrowserBenchOptions {
@@ -42,10 +38,9 @@ export interface BrowserBenchResult {
   bareMs: number[];
   pipelineLoadMs: number;
   bareLoadMs: number;
-  /** The pipeline's steps before the model, each timed alone (same image, same processor config and resize code). */
+  /** The app worker's steps before the model, timed one by one in a worker of their own (same image, processor config and code), run i right after bareMs[i]: decode, clipPixelValues. */
   decodeMs: number[];
-  resizeMs: number[];
-  processorMs: number[];
+  preprocessMs: number[];
 }
 
 export const BARE_SESSION_INPUT = "pixel_values";
