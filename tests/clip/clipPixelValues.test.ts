@@ -97,6 +97,25 @@ describe("clipPixelValues", () => {
     expect(batch.map((features) => Array.from(features))).toEqual(expected.map((features) => Array.from(features)));
   });
 
+  it("extractImageEmbeddings falls back to the processor when there is no plan, with the same features", async () => {
+    const fields = (clip.processor as unknown as { image_processor: object }).image_processor;
+    let called = 0;
+    // Calls the real processor; only the plan sees do_flip_channel_order and declines.
+    const unplanned = Object.assign(
+      (images: RawImage[]) => {
+        called += 1;
+        return clip.processor(images);
+      },
+      { image_processor: Object.assign(Object.create(fields), { do_flip_channel_order: true }) },
+    ) as unknown as Processor;
+    expect(planClipPixelValues(unplanned)).toBeUndefined();
+    const images = [noiseImage(1203, 901, 4, 11), noiseImage(640, 480, 3, 13)];
+    const viaProcessor = await extractImageEmbeddings({ ...clip, processor: unplanned }, images);
+    expect(called).toBe(1);
+    const fused = await extractImageEmbeddings(clip, images);
+    expect(viaProcessor.map((features) => Array.from(features))).toEqual(fused.map((features) => Array.from(features)));
+  });
+
   it("declines an image the resize leaves smaller than the crop, which the processor would pad", () => {
     const narrow = { ...plan, outputSize: (): [number, number] => [200, 224] };
     expect(clipPixelValues(narrow, noiseImage(400, 448, 3, 1))).toBeUndefined();
