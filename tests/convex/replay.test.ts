@@ -7,6 +7,10 @@ import type { MlpModel } from "../../convex/lib/weightsFormat";
 import { asUser, ensureAuthEnv, makeBackend, type Backend } from "./harness";
 import { classifiedPicture, makeTestModel, replaceStoredWeights, sampleFeatures, seedActiveVersion, seedVersion, storedWeightsOf, withLastByteFlipped } from "./fixtures";
 
+// The WebAssembly kernel accumulates in float32, in a different order for a
+// batch than for one vector: the two agree to float32 rounding, not exactly.
+const BATCH_VS_SINGLE_TOLERANCE = 1e-6;
+
 beforeAll(ensureAuthEnv);
 // convex-test runs every function in-process; on a loaded 2-core CI machine the heavier stories need more than the default 5 s.
 vi.setConfig({ testTimeout: 30_000 });
@@ -97,7 +101,7 @@ describe("replay.reclassify", () => {
     const sample = shadows.find((s) => s.pictureId === seeded[123].pictureId)!;
     const expected = mlpForward(candidateModel, sampleFeatures(1123));
     expect(sample.label).toBe(expected.label);
-    sample.probabilities.forEach((p, i) => expect(Math.abs(p - expected.probabilities[i])).toBeLessThan(1e-12));
+    sample.probabilities.forEach((p, i) => expect(Math.abs(p - expected.probabilities[i])).toBeLessThan(BATCH_VS_SINGLE_TOLERANCE));
     expect(sample.versionId).toBe(candidate.versionId);
 
     // Live classifications are untouched.
@@ -195,7 +199,7 @@ describe("replay.reclassify", () => {
       }))),
     );
     // The batch kernel sums in another order than the single-vector one: equal up to float rounding.
-    for (const { live, shadow } of pairs) shadow.forEach((p, i) => expect(Math.abs(p - live[i])).toBeLessThan(1e-12));
+    for (const { live, shadow } of pairs) shadow.forEach((p, i) => expect(Math.abs(p - live[i])).toBeLessThan(BATCH_VS_SINGLE_TOLERANCE));
     expect(rows.map((r) => r.pictureId).sort()).toEqual(seeded.map((s) => s.pictureId).sort());
     for (const row of rows) expect(Math.round(row.shadowConfidence * 1000) / 1000).toBe(row.shadowConfidence);
     expect(liveModel.classes).toContain(rows[0].shadowLabel);
