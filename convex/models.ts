@@ -360,6 +360,11 @@ async function loadModel(ctx: ActionCtx, version: RunnableVersion): Promise<MlpM
   }
 }
 
+function errorText(error: unknown): string {
+  if (error instanceof ConvexError && typeof error.data === "string") return error.data;
+  return error instanceof Error ? error.message : String(error);
+}
+
 interface SetPredictions {
   labels: string[];
   pictureIds: (Id<"pictures"> | null)[];
@@ -502,7 +507,17 @@ function checkComparable(candidate: RunnableVersion, baseline: RunnableVersion) 
 
 async function compareRunnable(ctx: ActionCtx, candidate: RunnableVersion, baseline: RunnableVersion, thresholds: DeploymentSettings["promotion"]): Promise<Comparison> {
   checkComparable(candidate, baseline);
-  const [candidateModel, baselineModel] = [await loadModel(ctx, candidate), await loadModel(ctx, baseline)];
+  return compareLoaded(ctx, candidate, await loadModel(ctx, candidate), baseline, await loadModel(ctx, baseline), thresholds);
+}
+
+async function compareLoaded(
+  ctx: ActionCtx,
+  candidate: RunnableVersion,
+  candidateModel: MlpModel,
+  baseline: RunnableVersion,
+  baselineModel: MlpModel,
+  thresholds: DeploymentSettings["promotion"],
+): Promise<Comparison> {
   const predictions = await predictLabelledSet(ctx, [baselineModel, candidateModel]);
   const comparison = compareOnLabelledSet({
     labels: predictions.labels,
@@ -594,6 +609,8 @@ const activationResultValidator = v.object({
   version: versionRefValidator,
   /** Null when the gate did not apply: no active version, or an empty labelled set. */
   gate: v.union(v.null(), v.object({ allowed: v.boolean(), reasons: v.array(v.string()), overridden: v.boolean(), itemCount: v.number() })),
+  /** Why the gate was skipped although a version was active (its weights could not be read), else null. */
+  gateSkipped: v.union(v.null(), v.string()),
 });
 type ActivationResult = Infer<typeof activationResultValidator>;
 
@@ -617,12 +634,24 @@ export const activateVersion = adminAction({
 
     let metrics: HeadlineMetrics;
     let gate: ActivationResult["gate"] = null;
-    if (active === null || active.summary.input.dim !== candidate.summary.input.dim) {
+    let gateSkipped: string | null = null;
+    const candidateModel = await loadModel(ctx, candidate);
+    let activeModel: MlpModel | null = null;
+    if (active !== null && active.summary.input.dim === candidate.summary.input.dim) {
+      try {
+        activeModel = await loadModel(ctx, active);
+      } catch (error) {
+        // A broken active version must not lock admins out of replacing it:
+        // without a readable baseline the gate cannot run, and the audit says so.
+        gateSkipped = `promotion gate skipped: ${errorText(error)}`;
+      }
+    }
+    if (active === null || activeModel === null) {
       // No baseline the candidate can be measured against: record its own quality only.
-      const predictions = await predictLabelledSet(ctx, [await loadModel(ctx, candidate)]);
+      const predictions = await predictLabelledSet(ctx, [candidateModel]);
       metrics = headlineFor(predictions, 0, candidate.summary.classes);
     } else {
-      const comparison = await compareRunnable(ctx, candidate, active, thresholds);
+      const comparison = await compareLoaded(ctx, candidate, candidateModel, active, activeModel, thresholds);
       metrics = { ...headlineMetrics(comparison.candidateReport), computedAt: Date.now() };
       if (comparison.itemCount > 0) {
         gate = { allowed: comparison.gate.allowed, reasons: comparison.gate.reasons, overridden: false, itemCount: comparison.itemCount };
@@ -644,8 +673,9 @@ export const activateVersion = adminAction({
       reason,
       metrics,
       gateOverride: gate?.overridden && overrideReason !== undefined ? { reason: overrideReason, details: gate.reasons.join("; ") } : null,
+      ...(gateSkipped === null ? {} : { details: gateSkipped }),
     });
-    return { version: { versionId: candidate._id, number: candidate.number, name: candidate.name }, gate };
+    return { version: { versionId: candidate._id, number: candidate.number, name: candidate.name }, gate, gateSkipped };
   },
 });
 
@@ -657,6 +687,8 @@ export const commitActivation = internalMutation({
     reason: v.string(),
     metrics: headlineMetricsValidator,
     gateOverride: v.union(v.null(), v.object({ reason: v.string(), details: v.string() })),
+    /** Recorded on the activation's audit entry, e.g. why the gate was skipped. */
+    details: v.optional(v.string()),
   },
   returns: v.null(),
   handler: async (ctx, args) => {
@@ -682,7 +714,15 @@ export const commitActivation = internalMutation({
         metrics: args.metrics,
       });
     }
-    await writeAudit(ctx, { actorId: args.actorId, action: "activateVersion", fromVersionId, toVersionId: args.versionId, reason: args.reason, metrics: args.metrics });
+    await writeAudit(ctx, {
+      actorId: args.actorId,
+      action: "activateVersion",
+      fromVersionId,
+      toVersionId: args.versionId,
+      reason: args.reason,
+      metrics: args.metrics,
+      ...(args.details === undefined ? {} : { details: args.details }),
+    });
     return null;
   },
 });

@@ -561,6 +561,25 @@ describe("integrity of stored weights", () => {
     await admin.client.action(api.models.activateVersion, { versionId: v2.versionId, reason: "retrained" });
     expect(await activeVersionId(t)).toBe(v2.versionId);
   });
+  test("a broken active version does not lock admins out: activating another skips the gate and the audit says why", async () => {
+    const { t, admin, v1, v2 } = await twinSetup();
+    await t.run(async (ctx) => {
+      const version = await ctx.db.get(v1.versionId);
+      await ctx.storage.delete(version!.storageId);
+    });
+    const result = await admin.client.action(api.models.activateVersion, { versionId: v2.versionId, reason: "v1's file is gone" });
+    expect(result.gate).toBeNull();
+    expect(result.gateSkipped).toBe("promotion gate skipped: The weights file of version 1 'teacher' is missing from storage.");
+    expect(await activeVersionId(t)).toBe(v2.versionId);
+    const activation = await t.run(async (ctx) =>
+      (await ctx.db.query("auditLog").collect()).filter((entry) => entry.action === "activateVersion").at(-1),
+    );
+    expect(activation).toMatchObject({ fromVersionId: v1.versionId, toVersionId: v2.versionId, details: result.gateSkipped });
+    // A broken candidate is still refused: only the baseline may be unreadable.
+    await expect(admin.client.action(api.models.activateVersion, { versionId: v1.versionId, reason: "back" })).rejects.toThrow(
+      "The weights file of version 1 'teacher' is missing from storage.",
+    );
+  });
 });
 
 describe("headline metrics", () => {

@@ -136,7 +136,7 @@ describe("ModelsPage", () => {
       if (args.overrideReason === undefined) {
         throw new Error("Uncaught ConvexError: Activation blocked by the promotion gate: v2 is worse than the active v1. To activate anyway, give an override reason.");
       }
-      return { version: { versionId: "modelVersions:2", number: 2, name: "candidate" }, gate: { allowed: false, reasons: [], overridden: true, itemCount: 4 } };
+      return { version: { versionId: "modelVersions:2", number: 2, name: "candidate" }, gate: { allowed: false, reasons: [], overridden: true, itemCount: 4 }, gateSkipped: null };
     });
     const page = await mountModels(backend);
     await page.find('button[aria-label="Activate v2"]').trigger("click");
