@@ -19,6 +19,7 @@ import { chromium } from "playwright-core";
 import sharp from "sharp";
 import { createServer, type Plugin, type ViteDevServer } from "vite";
 import { DEMO_MODELS_PATH, demoModelsPlugin, projectRoot } from "../demo/startDemo.ts";
+import { clipPreprocessorConfig } from "../tinyClipModel.ts";
 import { findTorchPython } from "../torchPython.ts";
 import type { BrowserBenchOptions, BrowserBenchResult } from "./browser/protocol.ts";
 import { ONNX_FILE_BY_DTYPE } from "./browser/protocol.ts";
@@ -41,27 +42,6 @@ export interface BrowserStageOptions {
   timedRuns: number;
   onProgress?: (line: string) => void;
 }
-
-/** The CLIP processor transformers.js needs, every do_* flag explicit (see STACK.md). */
-const preprocessorConfig = {
-  image_processor_type: "CLIPImageProcessor",
-  feature_extractor_type: "CLIPFeatureExtractor",
-  do_convert_rgb: true,
-  do_resize: true,
-  size: { shortest_edge: 224 },
-  resample: 3,
-  do_center_crop: true,
-  crop_size: { height: 224, width: 224 },
-  do_rescale: true,
-  rescale_factor: 1 / 255,
-  do_normalize: true,
-  image_mean: [0.48145466, 0.4578275, 0.40821073],
-  image_std: [0.26862954, 0.26130258, 0.27577711],
-  do_pad: false,
-  do_thumbnail: false,
-  do_crop_margin: false,
-  do_flip_channel_order: false,
-};
 
 const modelConfig = {
   model_type: "clip",
@@ -111,7 +91,7 @@ export async function ensureClipB32Model(dir: string, dtypes: readonly ClipDtype
   }
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, "config.json"), JSON.stringify(modelConfig, null, 2) + "\n");
-  await writeFile(join(dir, "preprocessor_config.json"), JSON.stringify(preprocessorConfig, null, 2) + "\n");
+  await writeFile(join(dir, "preprocessor_config.json"), JSON.stringify(clipPreprocessorConfig, null, 2) + "\n");
   return null;
 }
 
