@@ -18,6 +18,7 @@ import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
 import sharp from "sharp";
 import { createServer, type Plugin, type ViteDevServer } from "vite";
+import { CHROMIUM_PATH, chromiumArgs } from "../../tests/e2e/browser.ts";
 import { DEMO_MODELS_PATH, demoModelsPlugin, projectRoot } from "../demo/startDemo.ts";
 import { clipPreprocessorConfig } from "../tinyClipModel.ts";
 import { findTorchPython } from "../torchPython.ts";
@@ -28,7 +29,6 @@ import { median } from "./timing.ts";
 
 export const CLIP_B32_ID = "clip-vit-b32-random";
 export const CLIP_B32_DIR = resolve(projectRoot, "models", "generated", CLIP_B32_ID);
-export const CHROMIUM_PATH = "/usr/bin/chromium";
 /** The original design's per-image extraction time was 1–2 s; comparing against 1 s is the conservative end. */
 export const ORIGINAL_DESIGN_MS = 1000;
 const BENCH_IMAGE_PATH = "/bench-assets/photo.jpg";
@@ -219,7 +219,7 @@ export async function measureBrowserExtraction({ dtypes, warmupRuns, timedRuns, 
   const server = await startBenchServer(await makeBenchImage());
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    args: chromiumArgs(),
   });
   const base = server.resolvedUrls?.local[0];
   if (!base) throw new Error("the benchmark's Vite server did not report a URL");
