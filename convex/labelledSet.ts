@@ -246,39 +246,49 @@ export const deleteImportItems = internalMutation({
   },
 });
 
-/** Called by the labels flow when a labeller confirms or corrects a picture's label. */
+/**
+ * Puts a labelled picture's features into the set under its label (or moves
+ * it to a new label). A helper rather than ctx.runMutation so the labels flow
+ * writes it in its own transaction without a nested function call.
+ */
+export async function upsertPictureItem(ctx: MutationCtx, pictureId: Id<"pictures">, label: string, features: number[]): Promise<Id<"labelledItems">> {
+  const featureProblem = checkFeatures(features, features.length);
+  if (featureProblem !== null || features.length === 0) {
+    throw new ConvexError(`picture ${pictureId} cannot join the labelled set: ${featureProblem ?? "it has no features"}`);
+  }
+  const existing = await ctx.db.query("labelledItems").withIndex("by_picture", (q) => q.eq("pictureId", pictureId)).first();
+  if (existing !== null) {
+    if (existing.label !== label) {
+      await adjustCount(ctx, "picture", undefined, existing.label, -1);
+      await adjustCount(ctx, "picture", undefined, label, 1);
+    }
+    await ctx.db.patch(existing._id, { label, features });
+    return existing._id;
+  }
+  await adjustCount(ctx, "picture", undefined, label, 1);
+  return ctx.db.insert("labelledItems", { source: "picture", pictureId, features, label });
+}
+
+/** Takes a picture out of the set when its label is removed or the picture is deleted. Does nothing if it is not in the set. */
+export async function removePictureItems(ctx: MutationCtx, pictureId: Id<"pictures">): Promise<void> {
+  const items = await ctx.db.query("labelledItems").withIndex("by_picture", (q) => q.eq("pictureId", pictureId)).collect();
+  for (const item of items) {
+    await adjustCount(ctx, "picture", undefined, item.label, -1);
+    await ctx.db.delete(item._id);
+  }
+}
+
 export const upsertFromPicture = internalMutation({
   args: { pictureId: v.id("pictures"), label: v.string(), features: v.array(v.float64()) },
   returns: v.id("labelledItems"),
-  handler: async (ctx, { pictureId, label, features }) => {
-    const featureProblem = checkFeatures(features, features.length);
-    if (featureProblem !== null || features.length === 0) {
-      throw new ConvexError(`picture ${pictureId} cannot join the labelled set: ${featureProblem ?? "it has no features"}`);
-    }
-    const existing = await ctx.db.query("labelledItems").withIndex("by_picture", (q) => q.eq("pictureId", pictureId)).first();
-    if (existing !== null) {
-      if (existing.label !== label) {
-        await adjustCount(ctx, "picture", undefined, existing.label, -1);
-        await adjustCount(ctx, "picture", undefined, label, 1);
-      }
-      await ctx.db.patch(existing._id, { label, features });
-      return existing._id;
-    }
-    await adjustCount(ctx, "picture", undefined, label, 1);
-    return ctx.db.insert("labelledItems", { source: "picture", pictureId, features, label });
-  },
+  handler: async (ctx, { pictureId, label, features }) => upsertPictureItem(ctx, pictureId, label, features),
 });
 
-/** Called when a picture's label is removed or the picture is deleted. Does nothing if it is not in the set. */
 export const removeFromPicture = internalMutation({
   args: { pictureId: v.id("pictures") },
   returns: v.null(),
   handler: async (ctx, { pictureId }) => {
-    const items = await ctx.db.query("labelledItems").withIndex("by_picture", (q) => q.eq("pictureId", pictureId)).collect();
-    for (const item of items) {
-      await adjustCount(ctx, "picture", undefined, item.label, -1);
-      await ctx.db.delete(item._id);
-    }
+    await removePictureItems(ctx, pictureId);
     return null;
   },
 });

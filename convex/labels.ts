@@ -1,7 +1,7 @@
 import { ConvexError, v } from "convex/values";
-import { internal } from "./_generated/api";
 import { labellerMutation } from "./functions";
 import { removeLabelOf, requirePicture } from "./pictures";
+import { upsertPictureItem } from "./labelledSet";
 
 export const MAX_LABEL_LENGTH = 100;
 
@@ -48,7 +48,7 @@ export const set = labellerMutation({
     if (existing === null) await ctx.db.insert("labels", fields);
     else await ctx.db.replace(existing._id, fields);
     await ctx.db.patch(pictureId, { labelled: true, confirmedLabel: label });
-    await ctx.runMutation(internal.labelledSet.upsertFromPicture, { pictureId, label, features: classification.features });
+    await upsertPictureItem(ctx, pictureId, label, classification.features);
     return { verdict };
   },
 });

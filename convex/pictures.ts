@@ -1,11 +1,11 @@
 import { ConvexError, v } from "convex/values";
 import { paginationOptsValidator, paginationResultValidator } from "convex/server";
 import type { MutationCtx, QueryCtx } from "./_generated/server";
-import { internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
 import { labellerMutation, labellerQuery, viewerQuery, type Caller } from "./functions";
 import { classificationResultValidator, pictureStatusValidator, privacyModeValidator } from "./schema";
 import { countClassification } from "./dailyCounts";
+import { removePictureItems } from "./labelledSet";
 import { toResult } from "./imageClassification";
 import { roundProbability } from "./lib/classificationResult";
 
@@ -201,6 +201,6 @@ export async function removeLabelOf(ctx: MutationCtx, pictureId: Id<"pictures">)
     .unique();
   if (label === null) return false;
   await ctx.db.delete(label._id);
-  await ctx.runMutation(internal.labelledSet.removeFromPicture, { pictureId });
+  await removePictureItems(ctx, pictureId);
   return true;
 }
