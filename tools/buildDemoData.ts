@@ -23,6 +23,7 @@ import { processIo, progressBar, type CliIo } from "./cliKit.ts";
 import type { ClipDtype } from "../src/clip/clipConfig.ts";
 import { createNodeClipExtractor } from "./clipNode.ts";
 import { demoClasses, generateDemoImages, type DemoClass } from "./demoImages.ts";
+import { isStartedScript } from "./fixtureFiles.ts";
 import { TINY_CLIP_MODEL_ID } from "./tinyClipModel.ts";
 import { findTorchPython } from "./torchPython.ts";
 
@@ -234,8 +235,7 @@ export async function buildDemoData(options: DemoDataOptions = defaultDemoDataOp
   }
 }
 
-const invokedDirectly = process.argv[1] && import.meta.url === new URL(`file://${resolve(process.argv[1])}`).href;
-if (invokedDirectly) {
+if (isStartedScript(import.meta.url)) {
   buildDemoData().then(
     (summary) => {
       processIo.stdout(`features: ${summary.trainExamples} training examples (not kept), ${summary.labelledExamples} labelled examples`);
