@@ -15,10 +15,10 @@
 import type { Processor, RawImage } from "@huggingface/transformers";
 import { resizeBicubic, type RgbPixels } from "./clipResize.ts";
 
-const PIL_BICUBIC = 3;
+export const PIL_BICUBIC = 3;
 
 /** The transformers.js ImageProcessor fields that decide what preprocess() does. */
-interface ImageProcessorFields {
+export interface ImageProcessorFields {
   do_crop_margin?: boolean;
   do_convert_rgb?: boolean;
   do_resize?: boolean;
@@ -69,6 +69,12 @@ function byteValueTable(rescale: number | undefined, mean: number[] | undefined,
   return table;
 }
 
+/** The processor's image processor, or undefined when it has none (not an image model's processor). */
+export function imageProcessorFieldsOf(processor: Processor): ImageProcessorFields | undefined {
+  const fields = (processor as unknown as { image_processor?: ImageProcessorFields }).image_processor;
+  return typeof fields?.get_resize_output_image_size === "function" ? fields : undefined;
+}
+
 /**
  * The plan for a processor whose preprocess() is exactly convert to RGB →
  * bicubic resize → centre crop → optional rescale → optional normalise, or
@@ -76,8 +82,8 @@ function byteValueTable(rescale: number | undefined, mean: number[] | undefined,
  * flip, another filter, no crop).
  */
 export function planClipPixelValues(processor: Processor): ClipPixelPlan | undefined {
-  const fields = (processor as unknown as { image_processor?: ImageProcessorFields }).image_processor;
-  if (!fields || typeof fields.get_resize_output_image_size !== "function") return undefined;
+  const fields = imageProcessorFieldsOf(processor);
+  if (!fields) return undefined;
   if (fields.do_crop_margin || fields.do_thumbnail || fields.do_pad || fields.do_flip_channel_order || fields.size_divisibility !== undefined) return undefined;
   if (fields.do_convert_rgb !== true || fields.do_resize !== true || fields.resample !== PIL_BICUBIC || fields.do_center_crop !== true) return undefined;
   const crop = fields.crop_size;

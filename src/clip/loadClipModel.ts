@@ -15,10 +15,16 @@ import {
   type ProgressInfo,
 } from "@huggingface/transformers";
 import { classifyModelHost, type ResolvedClipConfig } from "./clipConfig.ts";
-import { clipPixelValues, planClipPixelValues, type ClipPixelPlan } from "./clipPixelValues.ts";
+import { CLIP_FEATURE_DIM } from "./clipProtocol.ts";
+import {
+  clipPixelValues,
+  imageProcessorFieldsOf,
+  PIL_BICUBIC,
+  planClipPixelValues,
+  type ClipPixelPlan,
+  type ImageProcessorFields,
+} from "./clipPixelValues.ts";
 import { resizeBicubic } from "./clipResize.ts";
-
-export const CLIP_EMBEDDING_DIM = 512;
 
 /** Download progress of one model file, in bytes. */
 export interface ClipFileProgress {
@@ -125,20 +131,9 @@ export async function loadClipModel(config: ResolvedClipConfig, options: LoadCli
   }
 }
 
-/** The image processor fields the resize step reads (transformers.js ImageProcessor). */
-interface ImageProcessorSettings {
-  do_convert_rgb?: boolean;
-  do_resize?: boolean;
-  resample?: number;
-  size?: unknown;
-  get_resize_output_image_size(image: RawImage, size: unknown): [number, number];
-}
-
-const PIL_BICUBIC = 3;
-
-function imageProcessorOf(clip: ClipModel): ImageProcessorSettings {
-  const imageProcessor = (clip.processor as unknown as { image_processor?: ImageProcessorSettings }).image_processor;
-  if (typeof imageProcessor?.get_resize_output_image_size !== "function") {
+function imageProcessorOf(clip: ClipModel): ImageProcessorFields {
+  const imageProcessor = imageProcessorFieldsOf(clip.processor);
+  if (!imageProcessor) {
     throw new Error(`the processor of "${clip.config.modelId}" has no image processor; is preprocessor_config.json a CLIP image processor?`);
   }
   return imageProcessor;
@@ -149,7 +144,7 @@ function imageProcessorOf(clip: ClipModel): ImageProcessorSettings {
  * TypeScript, to the size the processor would pick; the processor then finds
  * nothing left to resize. See clipResize.ts for why.
  */
-function resizeForProcessor(imageProcessor: ImageProcessorSettings, image: RawImage): RawImage {
+function resizeForProcessor(imageProcessor: ImageProcessorFields, image: RawImage): RawImage {
   const converted = imageProcessor.do_convert_rgb === false ? image : image.rgb();
   if (imageProcessor.do_resize === false || imageProcessor.resample !== PIL_BICUBIC) return converted;
   const [width, height] = imageProcessor.get_resize_output_image_size(converted, imageProcessor.size);
@@ -214,8 +209,8 @@ export async function embedPixelValues(clip: ClipModel, pixelValues: Tensor): Pr
       const embeds = outputs.image_embeds;
       if (!embeds) throw new Error(`the model has no "image_embeds" output (outputs: ${Object.keys(outputs).join(", ")})`);
       const [batch, dim] = embeds.dims;
-      if (embeds.dims.length !== 2 || batch !== count || dim !== CLIP_EMBEDDING_DIM) {
-        throw new Error(`image_embeds has shape [${embeds.dims.join(",")}], expected [${count},${CLIP_EMBEDDING_DIM}]`);
+      if (embeds.dims.length !== 2 || batch !== count || dim !== CLIP_FEATURE_DIM) {
+        throw new Error(`image_embeds has shape [${embeds.dims.join(",")}], expected [${count},${CLIP_FEATURE_DIM}]`);
       }
       const data = embeds.data as Float32Array<ArrayBuffer>;
       return Array.from({ length: count }, (_, row) => data.slice(row * dim, (row + 1) * dim));
