@@ -5,8 +5,8 @@
  * reports progress on stderr and prints.
  */
 import { cpus, loadavg } from "node:os";
-import { pathToFileURL } from "node:url";
 import { CliError, parseCommandArgs, processIo, type CliIo } from "../cliKit.ts";
+import { isStartedScript } from "../fixtureFiles.ts";
 import { measureClassificationAction } from "./actionStage.ts";
 import { measureBrowserExtraction, type ClipDtype } from "./browserStage.ts";
 import { measureColdStart } from "./coldStage.ts";
@@ -245,7 +245,7 @@ export async function runBenchCli(argv: string[], io: CliIo = processIo): Promis
   return 0;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+if (isStartedScript(import.meta.url)) {
   runBenchCli(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (error: unknown) => {
