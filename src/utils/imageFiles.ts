@@ -114,8 +114,8 @@ async function decodeBitmap(file: Blob): Promise<ImageBitmap> {
   }
 }
 
-async function drawScaled(file: Blob, maxEdge: number, type: string, quality: number, background?: string): Promise<Blob> {
-  const bitmap = await decodeBitmap(file);
+/** Draws `bitmap` (the decoded `file`) scaled down, and closes it. */
+async function drawScaled(file: Blob, bitmap: ImageBitmap, maxEdge: number, type: string, quality: number, background?: string): Promise<Blob> {
   try {
     const { width, height } = scaledSize(bitmap, maxEdge);
     const canvas = new OffscreenCanvas(width, height);
@@ -142,13 +142,16 @@ async function drawScaled(file: Blob, maxEdge: number, type: string, quality: nu
  */
 export async function downscaleImage(file: Blob, maxEdge = 2048): Promise<Blob> {
   const bitmap = await decodeBitmap(file);
-  const fits = Math.max(bitmap.width, bitmap.height) <= maxEdge;
-  bitmap.close();
-  if (fits) return file;
-  return file.type === "image/png" ? drawScaled(file, maxEdge, "image/png", 1) : drawScaled(file, maxEdge, "image/jpeg", 0.9, "#fff");
+  if (Math.max(bitmap.width, bitmap.height) <= maxEdge) {
+    bitmap.close();
+    return file;
+  }
+  return file.type === "image/png"
+    ? drawScaled(file, bitmap, maxEdge, "image/png", 1)
+    : drawScaled(file, bitmap, maxEdge, "image/jpeg", 0.9, "#fff");
 }
 
 /** A small JPEG preview (longest side maxEdge), transparent areas on white. */
-export function makeThumbnail(file: Blob, maxEdge = 256): Promise<Blob> {
-  return drawScaled(file, maxEdge, "image/jpeg", 0.8, "#fff");
+export async function makeThumbnail(file: Blob, maxEdge = 256): Promise<Blob> {
+  return drawScaled(file, await decodeBitmap(file), maxEdge, "image/jpeg", 0.8, "#fff");
 }
