@@ -2,6 +2,7 @@ import { ConvexError, v } from "convex/values";
 import type { QueryCtx } from "./_generated/server";
 import type { Doc, Id } from "./_generated/dataModel";
 import { analystQuery } from "./functions";
+import { versionRefValidator } from "./schema";
 import { CONFIDENCE_BINS, confidenceBinBounds } from "./lib/classificationResult";
 import { daysOf, resolveDayRange, type DayRange, type ResolvedDayRange } from "./lib/days";
 import { distributionDrift } from "./lib/drift";
@@ -21,7 +22,6 @@ export const MAX_LABELS_READ = 5_000;
 
 const dayRangeValidator = v.object({ from: v.string(), to: v.string() });
 const labelCountValidator = v.object({ label: v.string(), count: v.number() });
-const versionRefValidator = v.object({ versionId: v.id("modelVersions"), number: v.number(), name: v.string() });
 
 function requireRange(range: DayRange, where = "range"): ResolvedDayRange {
   const resolved = resolveDayRange(range, where);

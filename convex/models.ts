@@ -20,7 +20,9 @@ import {
   manifestSummaryValidator,
   promotionThresholdsValidator,
   versionStatusValidator,
+  versionRefValidator,
   type HeadlineMetrics,
+  type VersionRef,
 } from "./schema";
 import { decodeRegisteredWeights, decodeWeights, sha256Hex, WeightsDecodeError } from "./lib/weightsBinary";
 import { summarizeModel } from "./lib/mlpModel";
@@ -67,8 +69,6 @@ async function loadDeployment(ctx: QueryCtx): Promise<Doc<"deployment"> | null> 
 
 // ---------------------------------------------------------------- public shapes
 
-const versionRefValidator = v.object({ versionId: v.id("modelVersions"), number: v.number(), name: v.string() });
-type VersionRef = Infer<typeof versionRefValidator>;
 
 const publicVersionValidator = v.object({
   _id: v.id("modelVersions"),

@@ -4,7 +4,7 @@ import { internalAction, internalMutation, internalQuery, type ActionCtx, type D
 import { internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
 import { adminMutation, analystQuery } from "./functions";
-import { replayFilterValidator } from "./schema";
+import { replayFilterValidator, versionRefValidator } from "./schema";
 import { writeAudit } from "./audit";
 import { classificationSteps, type RunnableVersion } from "./imageClassification";
 import { mlpForwardBatch, type MlpPrediction } from "./lib/mlpForward";
@@ -32,7 +32,6 @@ export const replaySteps = {
   score: (model: MlpModel, features: Float64Array, count: number): MlpPrediction[] => mlpForwardBatch(model, features, count),
 };
 
-const versionRefValidator = v.object({ versionId: v.id("modelVersions"), number: v.number(), name: v.string() });
 const replayStatusValidator = v.union(v.literal("running"), v.literal("done"), v.literal("failed"));
 const replaySummaryValidator = v.object({
   _id: v.id("replays"),

@@ -59,6 +59,9 @@ export const headlineMetricsValidator = v.object({
 export type HeadlineMetrics = Infer<typeof headlineMetricsValidator>;
 
 export const versionStatusValidator = v.union(v.literal("ready"), v.literal("archived"));
+/** How a function names a version to a client: id, number and name, never the weights. */
+export const versionRefValidator = v.object({ versionId: v.id("modelVersions"), number: v.number(), name: v.string() });
+export type VersionRef = Infer<typeof versionRefValidator>;
 
 export const auditActionValidator = v.union(
   v.literal("importVersion"),
