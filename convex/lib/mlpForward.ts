@@ -39,6 +39,7 @@ export interface MlpPrediction {
   confidence: number;
 }
 
+/** The input and the two buffers layers alternate between: one vector's (kept per model) or one batch chunk's (per call). */
 interface Scratch {
   input: Float64Array;
   buffers: [Float64Array, Float64Array];
@@ -407,13 +408,8 @@ export function mlpForward(model: MlpModel, features: ArrayLike<number>): MlpPre
   return predictionFrom(model, probabilities);
 }
 
-interface BatchBuffers {
-  input: Float64Array;
-  buffers: [Float64Array, Float64Array];
-}
-
 /** JavaScript kernel: rows [start, start + rows) of `features` → their probabilities in `output`. */
-function jsProbabilitiesChunk(model: MlpModel, features: ArrayLike<number>, start: number, rows: number, output: Float64Array, scratch: BatchBuffers): void {
+function jsProbabilitiesChunk(model: MlpModel, features: ArrayLike<number>, start: number, rows: number, output: Float64Array, scratch: Scratch): void {
   const dim = model.layers[0].inDim;
   const classCount = model.layers[model.layers.length - 1].outDim;
   const { input, buffers } = scratch;
@@ -459,7 +455,7 @@ export function mlpProbabilitiesBatch(model: MlpModel, features: ArrayLike<numbe
   const kernel = wasmKernelIfChosen(model);
   // Work through the batch in chunks so scratch memory stays bounded for huge inputs.
   const chunkRows = kernel ? kernel.rowCapacity : Math.max(4, Math.min(count, 256));
-  let scratch: BatchBuffers | null = null;
+  let scratch: Scratch | null = null;
   for (let start = 0; start < count; start += chunkRows) {
     const rows = Math.min(chunkRows, count - start);
     if (kernel && wasmProbabilitiesChunk(kernel, model, features, start, rows, output)) continue;
