@@ -7,7 +7,7 @@ import { ConvexError } from "convex/values";
 import { api } from "../../convex/_generated/api";
 import { createDemoBackend, rewriteStorageUrls, type DemoBackend } from "../../tools/demo/demoBackend";
 import { startDemoServer, type DemoServer } from "../../tools/demo/server";
-import { createDemoBackendClient, signInDemoRole } from "../../src/demo/demoBackendClient";
+import { createDemoBackendClient, signInDemoRole, type DemoRole } from "../../src/demo/demoBackendClient";
 import type { BackendClient } from "../../src/convex/backendClient";
 
 let backend: DemoBackend;
@@ -79,7 +79,7 @@ function demoClient(): BackendClient {
   });
 }
 
-async function signedInClient(role: "admin" | "labeller" | "analyst"): Promise<BackendClient> {
+async function signedInClient(role: DemoRole): Promise<BackendClient> {
   const { token } = await signInDemoRole(role, { baseUrl: server.url });
   const client = demoClient();
   client.setAuth(async () => token);

@@ -21,6 +21,7 @@ import {
   projectRoot,
   saveScreenshot,
   sessionToken,
+  type DemoRole,
   type JourneySession,
 } from "./session";
 
@@ -29,7 +30,7 @@ const appUrl = inject("appUrl");
 
 const sessions: JourneySession[] = [];
 
-async function open(role: "admin" | "labeller" | "analyst"): Promise<JourneySession> {
+async function open(role: DemoRole): Promise<JourneySession> {
   const session = await openAs(role);
   sessions.push(session);
   return session;

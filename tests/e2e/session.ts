@@ -8,8 +8,9 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { expect, inject } from "vitest";
+import type { DemoRole } from "../../src/demo/demoBackendClient";
 
-export type DemoRole = "admin" | "labeller" | "analyst";
+export type { DemoRole };
 
 export const projectRoot = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 export const screenshotsDir = resolve(projectRoot, "docs", "screenshots");
