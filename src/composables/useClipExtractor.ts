@@ -89,6 +89,13 @@ export function createClipExtractor(options: ClipExtractorOptions = {}): ClipExt
     worker.postMessage({ type: "extract", id: request.id, image: request.image, ...(name ? { name } : {}) });
   }
 
+  /** Settles the request in flight and sends the next one. */
+  function finishActive(request: QueuedRequest, outcome: { features: Float32Array } | { error: Error }): void {
+    active = null;
+    settle(request, outcome);
+    pump();
+  }
+
   function failAll(message: string): void {
     const failed = [...(active ? [active] : []), ...queue.splice(0)];
     active = null;
@@ -121,10 +128,7 @@ export function createClipExtractor(options: ClipExtractorOptions = {}): ClipExt
           return;
         }
         if (!active || active.id !== response.id) return;
-        const request = active;
-        active = null;
-        settle(request, response.status === "result" ? { features: response.features } : { error: new Error(response.message) });
-        pump();
+        finishActive(active, response.status === "result" ? { features: response.features } : { error: new Error(response.message) });
         return;
       }
     }
@@ -137,12 +141,7 @@ export function createClipExtractor(options: ClipExtractorOptions = {}): ClipExt
     } catch (problem) {
       const message = problem instanceof Error ? problem.message : String(problem);
       if (status.value === "loading") failLoading(message);
-      else if (active) {
-        const request = active;
-        active = null;
-        settle(request, { error: new Error(message) });
-        pump();
-      }
+      else if (active) finishActive(active, { error: new Error(message) });
       return;
     }
     onResponse(response);
