@@ -1,6 +1,6 @@
 import { ConvexError, v } from "convex/values";
 import { labellerMutation } from "./functions";
-import { removeLabelOf, requirePicture } from "./pictures";
+import { labelOf, removeLabelOf, requirePicture } from "./pictures";
 import { upsertPictureItem } from "./labelledSet";
 
 export const MAX_LABEL_LENGTH = 100;
@@ -41,10 +41,7 @@ export const set = labellerMutation({
       verdict,
       classificationId: classification._id,
     } as const;
-    const existing = await ctx.db
-      .query("labels")
-      .withIndex("by_picture", (q) => q.eq("pictureId", pictureId))
-      .unique();
+    const existing = await labelOf(ctx, pictureId);
     if (existing === null) await ctx.db.insert("labels", fields);
     else await ctx.db.replace(existing._id, fields);
     await ctx.db.patch(pictureId, { labelled: true, confirmedLabel: label });

@@ -74,6 +74,14 @@ export async function requirePicture(ctx: QueryCtx, pictureId: Id<"pictures">): 
   return picture;
 }
 
+/** The picture's human label (at most one), or null. */
+export async function labelOf(ctx: QueryCtx, pictureId: Id<"pictures">): Promise<Doc<"labels"> | null> {
+  return ctx.db
+    .query("labels")
+    .withIndex("by_picture", (q) => q.eq("pictureId", pictureId))
+    .unique();
+}
+
 export function requireUploaderOrAdmin(picture: Doc<"pictures">, caller: Caller, action: string) {
   if (picture.uploaderId !== caller.userId && caller.role !== "admin") {
     throw new ConvexError(`only the picture's uploader or an admin may ${action} it`);
@@ -141,10 +149,7 @@ export const get = viewerQuery({
     if (picture === null || picture.deleted === true) return null;
     const classification = picture.latestClassificationId === undefined ? null : await ctx.db.get(picture.latestClassificationId);
     const version = classification === null ? null : await ctx.db.get(classification.versionId);
-    const label = await ctx.db
-      .query("labels")
-      .withIndex("by_picture", (q) => q.eq("pictureId", pictureId))
-      .unique();
+    const label = await labelOf(ctx, pictureId);
     return {
       picture: await summarize(ctx, picture),
       result: classification !== null && version !== null ? toResult(classification.probabilities, version) : null,
@@ -195,10 +200,7 @@ export const remove = labellerMutation({
 
 /** Deletes the picture's human label and takes it out of the labelled set; true when there was a label. */
 export async function removeLabelOf(ctx: MutationCtx, pictureId: Id<"pictures">): Promise<boolean> {
-  const label = await ctx.db
-    .query("labels")
-    .withIndex("by_picture", (q) => q.eq("pictureId", pictureId))
-    .unique();
+  const label = await labelOf(ctx, pictureId);
   if (label === null) return false;
   await ctx.db.delete(label._id);
   await removePictureItems(ctx, pictureId);
