@@ -1,6 +1,7 @@
-import { v } from "convex/values";
+import { v, type Infer } from "convex/values";
 import { getAuthUserId } from "@convex-dev/auth/server";
 import { internalQuery, query } from "./_generated/server";
+import type { Doc } from "./_generated/dataModel";
 import { adminMutation, adminQuery } from "./functions";
 import { roleValidator } from "./schema";
 import { writeAudit } from "./audit";
@@ -12,6 +13,10 @@ const publicUserValidator = v.object({
   role: v.union(roleValidator, v.null()),
 });
 
+function toPublicUser(user: Doc<"users">): Infer<typeof publicUserValidator> {
+  return { _id: user._id, email: user.email ?? null, name: user.name ?? null, role: user.role ?? null };
+}
+
 /** The signed-in user, or null. Open to any caller: the app needs it to decide what to show. */
 export const me = query({
   args: {},
@@ -21,7 +26,7 @@ export const me = query({
     if (userId === null) return null;
     const user = await ctx.db.get(userId);
     if (user === null) return null;
-    return { _id: user._id, email: user.email ?? null, name: user.name ?? null, role: user.role ?? null };
+    return toPublicUser(user);
   },
 });
 
@@ -30,7 +35,7 @@ export const list = adminQuery({
   returns: v.array(publicUserValidator),
   handler: async (ctx) => {
     const users = await ctx.db.query("users").take(1000);
-    return users.map((u) => ({ _id: u._id, email: u.email ?? null, name: u.name ?? null, role: u.role ?? null }));
+    return users.map(toPublicUser);
   },
 });
 
