@@ -30,13 +30,20 @@ function validateCounts(counts: readonly number[], name: string, problems: strin
   });
 }
 
+function totalOf(counts: readonly number[]): number {
+  return counts.reduce((sum, count) => sum + count, 0);
+}
+
+function sharesOf(counts: readonly number[], total: number): number[] | null {
+  return total === 0 ? null : counts.map((count) => count / total);
+}
+
 /** Shares of each class (summing to 1); null when there are no counts at all. */
 export function classDistribution(counts: readonly number[]): number[] | null {
   const problems: string[] = [];
   validateCounts(counts, "counts", problems);
   if (problems.length > 0) throw new DriftInputError(problems);
-  const total = counts.reduce((sum, count) => sum + count, 0);
-  return total === 0 ? null : counts.map((count) => count / total);
+  return sharesOf(counts, totalOf(counts));
 }
 
 function plogp(share: number, mixture: number): number {
@@ -98,8 +105,10 @@ export function distributionDrift(
   validateCounts(countsB, "countsB", problems);
   if (problems.length > 0) throw new DriftInputError(problems);
 
-  const sharesA = classDistribution(countsA);
-  const sharesB = classDistribution(countsB);
+  const totalA = totalOf(countsA);
+  const totalB = totalOf(countsB);
+  const sharesA = sharesOf(countsA, totalA);
+  const sharesB = sharesOf(countsB, totalB);
   const comparable = sharesA !== null && sharesB !== null;
   const perClass = labels.map((label, index) => {
     const shareA = sharesA?.[index] ?? 0;
@@ -116,8 +125,8 @@ export function distributionDrift(
   });
   const sum = (key: "jensenShannon" | "psi") => perClass.reduce((total, entry) => total + (entry[key] ?? 0), 0);
   return {
-    totalA: countsA.reduce((total, count) => total + count, 0),
-    totalB: countsB.reduce((total, count) => total + count, 0),
+    totalA,
+    totalB,
     // Clamped because rounding can push an identical/disjoint pair a hair outside [0, 1].
     jensenShannon: comparable ? Math.min(1, Math.max(0, sum("jensenShannon"))) : null,
     psi: comparable ? Math.max(0, sum("psi")) : null,
