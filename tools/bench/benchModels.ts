@@ -9,6 +9,7 @@ import { toCanonicalWeights, toMlpModel } from "../../convex/lib/mlpModel.ts";
 import { decodeWeights, encodeWeights } from "../../convex/lib/weightsBinary.ts";
 import { DEFAULT_CLIP_MODEL_ID, type MlpModel } from "../../convex/lib/weightsFormat.ts";
 import { importWeightsJson } from "../../convex/lib/weightsImport.ts";
+import { seededRandom } from "../seededRandom.ts";
 
 export const DEMO_WEIGHTS_PATH = fileURLToPath(new URL("../../weights/demo/demo-mlp.json", import.meta.url));
 
@@ -20,17 +21,6 @@ export interface BenchModel {
   /** "512→256→128→12". */
   shape: string;
   parameterCount: number;
-}
-
-/** mulberry32, as in the test fixtures: tiny, seeded, good enough for weights and features. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(state ^ (state >>> 15), 1 | state);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function describe(model: MlpModel): Pick<BenchModel, "shape" | "parameterCount"> {
