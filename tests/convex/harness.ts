@@ -44,3 +44,12 @@ export async function asUser(t: Backend, role: Role | null, email = `${role ?? "
 
 export type UserClient = Awaited<ReturnType<typeof asUser>>["client"];
 export type UserId = Id<"users">;
+
+/** "module:function" for every public function exported by the given eagerly globbed Convex modules. */
+export function publicFunctionNames(modules: Record<string, Record<string, unknown>>): string[] {
+  return Object.entries(modules).flatMap(([file, exports]) =>
+    Object.entries(exports)
+      .filter(([, value]) => typeof value === "function" && (value as { isPublic?: boolean }).isPublic)
+      .map(([name]) => `${file.replace(/^.*\/convex\//, "").replace(/\.ts$/, "")}:${name}`),
+  );
+}

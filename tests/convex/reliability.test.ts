@@ -19,7 +19,7 @@ import { MAX_CLASSES, MAX_INPUT_DIM } from "../../convex/lib/versionChecks";
 import { encodeWeights } from "../../convex/lib/weightsBinary";
 import { mlpForward } from "../../convex/lib/mlpForward";
 import type { MlpModel } from "../../convex/lib/weightsFormat";
-import { asUser, ensureAuthEnv, makeBackend, type Backend, type UserClient } from "./harness";
+import { asUser, ensureAuthEnv, makeBackend, publicFunctionNames, type Backend, type UserClient } from "./harness";
 import { makeTestModel, sampleFeatures, seedActiveVersion, storeImage, testClasses } from "./fixtures";
 
 beforeAll(ensureAuthEnv);
@@ -410,14 +410,6 @@ const publicModules = import.meta.glob<Record<string, unknown>>(
   { eager: true },
 );
 
-function publicFunctionNames(): string[] {
-  return Object.entries(publicModules).flatMap(([file, exports]) =>
-    Object.entries(exports)
-      .filter(([, value]) => typeof value === "function" && (value as { isPublic?: boolean }).isPublic)
-      .map(([name]) => `${file.replace(/^.*\/convex\//, "").replace(/\.ts$/, "")}:${name}`),
-  );
-}
-
 /** Weight values as the decimal strings a leak would carry: float32 values widened to doubles are long and distinctive. */
 function distinctiveWeightStrings(model: MlpModel, count: number): string[] {
   const values = model.layers.flatMap((layer) => [...layer.weight.subarray(0, count), ...layer.bias.subarray(0, 4)]);
@@ -438,7 +430,7 @@ describe("no weights leak and no full probability vectors, from any public funct
   }, 120_000);
 
   test("the story calls every public function (Convex Auth's endpoints aside)", () => {
-    const unchecked = publicFunctionNames().filter((name) => !story.outputs.has(name));
+    const unchecked = publicFunctionNames(publicModules).filter((name) => !story.outputs.has(name));
     expect(unchecked, `public functions the leak story does not call: ${unchecked.join(", ")}`).toEqual([]);
   });
 
