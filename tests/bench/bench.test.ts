@@ -18,7 +18,7 @@ import { createOrtSession, maxAbsDifference, measureForward, measureScaling, run
 import { measureReplay, timeEndToEndReplay } from "../../tools/bench/replayStage.ts";
 import { formatReport } from "../../tools/bench/report.ts";
 import { comparePaired, median } from "../../tools/bench/timing.ts";
-import type { CliIo } from "../../tools/cliKit.ts";
+import { capturedIo } from "../lib/capturedIo.ts";
 
 const tiny = { trials: 2, minTrialMs: 1, warmupMs: 0 };
 
@@ -30,13 +30,6 @@ function expectWellFormed(figure: BenchFigure) {
   }
   expect(Number.isFinite(figure.ratio) && figure.ratio > 0).toBe(true);
   for (const [key, value] of Object.entries(figure.values)) expect(Number.isFinite(value), `${figure.id}.${key}`).toBe(true);
-}
-
-function memoryIo() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { stdout: (line) => out.push(line), stderr: (line) => err.push(line), isTty: false };
-  return { io, out, err };
 }
 
 describe("timing", () => {
@@ -221,19 +214,19 @@ describe("runBench and its CLI", () => {
   });
 
   it("refuses an unknown stage with the list of known ones", async () => {
-    const { io } = memoryIo();
+    const { io } = capturedIo();
     await expect(runBenchCli(["--only", "forward,gpu"], io)).rejects.toThrow(/--only expects a comma-separated list of forward, scaling, decode, cold, action, replay, browser; got "forward,gpu"/);
   });
 
   it("refuses unknown browser dtypes and run counts", async () => {
-    const { io } = memoryIo();
+    const { io } = capturedIo();
     await expect(runBenchCli(["--only", "forward", "--browser-dtypes", "int4"], io)).rejects.toThrow(/--browser-dtypes expects .*q8, fp32; got "int4"/);
     await expect(runBenchCli(["--only", "forward", "--browser-runs", "0"], io)).rejects.toThrow(/--browser-runs expects a whole number from 1 to 1000; got "0"/);
   });
 
   it("prints help", async () => {
-    const { io, out } = memoryIo();
+    const { io, stdout } = capturedIo();
     await expect(runBenchCli(["--help"], io)).resolves.toBe(0);
-    expect(out.join("\n")).toMatch(/usage: npm run bench/);
+    expect(stdout.join("\n")).toMatch(/usage: npm run bench/);
   });
 });
