@@ -2,7 +2,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, extname, resolve } from "node:path";
 import { CliError, parseCommandArgs, type CliCommand } from "../cliKit.ts";
 import { toCanonicalWeights } from "../../convex/lib/mlpModel.ts";
-import { WEIGHTS_BINARY_EXTENSION, sha256Hex } from "../../convex/lib/weightsBinary.ts";
+import { WEIGHTS_BINARY_EXTENSION } from "../../convex/lib/weightsBinary.ts";
 import type { CanonicalWeights } from "../../convex/lib/weightsFormat.ts";
 import type { ImportOptions } from "../../convex/lib/weightsImport.ts";
 import { importOptionSpecs, importOptionsFrom, importOptionsHelp, loadWeightsFile, type WeightsFileSource } from "../weightsFile.ts";
@@ -75,7 +75,7 @@ export async function convertWeightsFile(file: string, out: string, options: Imp
     out,
     format: extension === ".json" ? "canonical-json" : "binary",
     bytes: content.length,
-    sha256: extension === ".json" ? loaded.sha256 : await sha256Hex(content),
+    sha256: loaded.sha256,
     warnings: loaded.warnings,
   };
 }
