@@ -4,7 +4,7 @@ import { internalMutation, type ActionCtx } from "./_generated/server";
 import { internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
 import { labellerAction, labellerMutation, type Caller } from "./functions";
-import { classificationResultValidator, roleValidator, storedClassificationValidator, type ClassificationResult, type ManifestSummaryDoc, type StoredClassification } from "./schema";
+import { classificationResultValidator, roleValidator, storedClassificationValidator, type ClassificationResult, type StoredClassification } from "./schema";
 import { loadSettings } from "./settings";
 import { countClassification } from "./dailyCounts";
 import { checkFeatures } from "./lib/features";
@@ -14,6 +14,7 @@ import { topClasses } from "./lib/classificationResult";
 import { utcDay } from "./lib/days";
 import { isRasterImageType, RASTER_IMAGE_TYPES_TEXT, refusedTypeReason } from "./lib/imageTypes";
 import type { MlpModel } from "./lib/weightsFormat";
+import type { RunnableVersion } from "./models";
 
 export const MAX_FILE_NAME_LENGTH = 255;
 export const MAX_IMAGE_SIDE = 100_000;
@@ -42,17 +43,6 @@ export class ClassificationError extends ConvexError<{ code: ClassificationError
   constructor(code: ClassificationErrorCode, message: string, retryAfterMs?: number) {
     super(retryAfterMs === undefined ? { code, message } : { code, message, retryAfterMs });
   }
-}
-
-/** The active version as the classifier needs it (internal.models.activeVersion). */
-export interface RunnableVersion {
-  _id: Id<"modelVersions">;
-  number: number;
-  name: string;
-  /** Hex, as computed at registration; checked against the stored bytes on every load. */
-  sha256: string;
-  storageId: Id<"_storage">;
-  summary: ManifestSummaryDoc;
 }
 
 export const generateUploadUrl = labellerMutation({

@@ -307,11 +307,12 @@ const runnableVersionValidator = v.object({
   number: v.number(),
   name: v.string(),
   status: versionStatusValidator,
+  /** Hex, as computed at registration; checked against the stored bytes on every load. */
   sha256: v.string(),
   storageId: v.id("_storage"),
   summary: manifestSummaryValidator,
 });
-type RunnableVersion = Infer<typeof runnableVersionValidator>;
+export type RunnableVersion = Infer<typeof runnableVersionValidator>;
 
 function toRunnable(version: Doc<"modelVersions">): RunnableVersion {
   return {
