@@ -262,13 +262,17 @@ export async function createDemoBackend(options: CreateDemoBackendOptions = {}):
     });
   }
 
-  async function signIn(role: Role): Promise<DemoSession> {
+  /** A new auth session for the role's demo user, as the subject calls run under. */
+  async function startSession(role: Role, lifetimeMs: number): Promise<{ userId: Id<"users">; subject: string }> {
     const userId = await findOrCreateUser(role);
-    const sessionId = await t.run(async (ctx) =>
-      ctx.db.insert("authSessions", { userId, expirationTime: Date.now() + 30 * 24 * 3_600_000 }),
-    );
+    const sessionId = await t.run(async (ctx) => ctx.db.insert("authSessions", { userId, expirationTime: Date.now() + lifetimeMs }));
+    return { userId, subject: `${userId}|${sessionId}` };
+  }
+
+  async function signIn(role: Role): Promise<DemoSession> {
+    const { userId, subject } = await startSession(role, 30 * 24 * 3_600_000);
     const token = randomToken("demo");
-    sessions.set(token, { subject: `${userId}|${sessionId}`, userId, role });
+    sessions.set(token, { subject, userId, role });
     bump();
     return { token, refreshToken: randomToken("demo_refresh"), userId, role };
   }
@@ -383,11 +387,7 @@ export async function createDemoBackend(options: CreateDemoBackendOptions = {}):
       async callAs(role, kind, path, args) {
         let subject = subjects.get(role);
         if (!subject) {
-          const userId = await findOrCreateUser(role);
-          const sessionId = await t.run(async (ctx) =>
-            ctx.db.insert("authSessions", { userId, expirationTime: Date.now() + 3_600_000 }),
-          );
-          subject = `${userId}|${sessionId}`;
+          subject = (await startSession(role, 3_600_000)).subject;
           subjects.set(role, subject);
         }
         const result = await callAsSubject(kind, path, args, subject);
