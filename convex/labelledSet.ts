@@ -248,8 +248,8 @@ export const deleteImportItems = internalMutation({
 
 /**
  * Puts a labelled picture's features into the set under its label (or moves
- * it to a new label). A helper rather than ctx.runMutation so the labels flow
- * writes it in its own transaction without a nested function call.
+ * it to a new label). A plain helper, called by the labels flow inside its
+ * own mutation, so no nested ctx.runMutation re-validates 512 features.
  */
 export async function upsertPictureItem(ctx: MutationCtx, pictureId: Id<"pictures">, label: string, features: number[]): Promise<Id<"labelledItems">> {
   const featureProblem = checkFeatures(features, features.length);
