@@ -37,6 +37,7 @@ import type * as lib_mlpModel from "../lib/mlpModel.js";
 import type * as lib_mlpWasmKernel from "../lib/mlpWasmKernel.js";
 import type * as lib_settings from "../lib/settings.js";
 import type * as lib_versionChecks from "../lib/versionChecks.js";
+import type * as lib_versionLabel from "../lib/versionLabel.js";
 import type * as lib_weightsBinary from "../lib/weightsBinary.js";
 import type * as lib_weightsFormat from "../lib/weightsFormat.js";
 import type * as lib_weightsImport from "../lib/weightsImport.js";
@@ -80,6 +81,7 @@ declare const fullApi: ApiFromModules<{
   "lib/mlpWasmKernel": typeof lib_mlpWasmKernel;
   "lib/settings": typeof lib_settings;
   "lib/versionChecks": typeof lib_versionChecks;
+  "lib/versionLabel": typeof lib_versionLabel;
   "lib/weightsBinary": typeof lib_weightsBinary;
   "lib/weightsFormat": typeof lib_weightsFormat;
   "lib/weightsImport": typeof lib_weightsImport;
