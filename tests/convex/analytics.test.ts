@@ -1,10 +1,8 @@
 import { afterEach, beforeAll, describe, expect, test, vi } from "vitest";
-import { convexTest } from "convex-test";
 import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
-import schema from "../../convex/schema";
 import { confidenceBin } from "../../convex/lib/classificationResult";
-import { asUser, ensureAuthEnv, makeBackend, modules } from "./harness";
+import { asUser, ensureAuthEnv, makeBackend } from "./harness";
 import { classifiedPicture, makeTestModel, sampleFeatures, seedActiveVersion, seedVersion, testClasses } from "./fixtures";
 
 beforeAll(ensureAuthEnv);
@@ -198,7 +196,7 @@ describe("scale: chart queries read only the counters in range", () => {
   const DAYS_IN_RANGE = 30;
 
   async function seeded(documentsRead: number) {
-    const t = convexTest({ schema, modules, transactionLimits: { documentsRead } });
+    const t = makeBackend({ documentsRead });
     const versions = [await seedVersion(t, makeTestModel({ seed: 1 })), await seedVersion(t, makeTestModel({ seed: 2, name: "v2" }))];
     const analyst = await asUser(t, "analyst");
     // Counters for 20,000 classifications: 60 days × 2 versions × 12 classes, plus the confidence bins.

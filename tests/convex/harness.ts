@@ -3,6 +3,8 @@
  * real Convex Auth keys, and helpers to get a caller with a given role.
  */
 import { convexTest } from "convex-test";
+import type { TransactionMetrics } from "convex-test/dist/transactionMetrics.js";
+import { withValueLimits } from "./convexLimits";
 import { exportJWK, exportPKCS8, generateKeyPair } from "jose";
 import schema from "../../convex/schema";
 import type { Id } from "../../convex/_generated/dataModel";
@@ -28,8 +30,36 @@ export async function ensureAuthEnv() {
   process.env.CONVEX_SITE_URL = "http://127.0.0.1:3211";
 }
 
-export function makeBackend() {
-  return convexTest(schema, modules);
+/** Convex's per-transaction limits (docs.convex.dev/production/state/limits; convex-test's defaults). */
+const MiB = 1024 * 1024;
+export const PRODUCTION_LIMITS: TransactionMetrics = {
+  bytesRead: 16 * MiB,
+  bytesWritten: 16 * MiB,
+  documentsRead: 32_000,
+  databaseQueries: 4_096,
+  documentsWritten: 16_000,
+  functionsScheduled: 1000,
+  scheduledFunctionArgsBytes: 16 * MiB,
+  filesWritten: 10,
+  fileWriteBytes: 16 * MiB,
+  filesRead: 10,
+  fileReadBytes: 16 * MiB,
+};
+export type TransactionLimits = Partial<TransactionMetrics>;
+
+/**
+ * A fresh backend with Convex's production limits: convex-test enforces the
+ * per-transaction ones (documents and bytes read and written, queries,
+ * scheduled functions, files) and withValueLimits the argument and return
+ * value limits it does not. `tighter` narrows limits for one test; nothing
+ * here can loosen one.
+ */
+export function makeBackend(tighter: TransactionLimits = {}) {
+  for (const [name, value] of Object.entries(tighter)) {
+    const limit = PRODUCTION_LIMITS[name as keyof TransactionMetrics];
+    if (!(value <= limit)) throw new Error(`makeBackend may only tighten Convex's limits: ${name} ${value} is above ${limit}.`);
+  }
+  return withValueLimits(convexTest({ schema, modules, transactionLimits: tighter }));
 }
 export type Backend = ReturnType<typeof makeBackend>;
 

@@ -34,7 +34,7 @@ export interface StoredBenchVersion {
 }
 
 export async function createBenchBackend(callerCount = 48): Promise<BenchBackend> {
-  const t = convexTest(schema, await loadConvexModules());
+  const t = convexTest({ schema, modules: await loadConvexModules(), transactionLimits: true });
   const identities = await t.run(async (ctx) => {
     const made: Array<{ userId: Id<"users">; sessionId: Id<"authSessions"> }> = [];
     for (let i = 0; i < callerCount; i++) {

@@ -166,7 +166,8 @@ export async function createDemoBackend(options: CreateDemoBackendOptions = {}):
   const modulePrefix = Object.keys(modules)
     .find((path) => path.includes("_generated"))!
     .split("_generated", 2)[0];
-  const t = convexTest(schema, modules);
+  // Production limits on, so the demo fails where a deployment would.
+  const t = convexTest({ schema, modules, transactionLimits: true });
 
   const sessions = new Map<string, DemoIdentity>();
   const openUploadTokens = new Set<string>();
