@@ -3,7 +3,9 @@ import { internal } from "./_generated/api";
 
 const crons = cronJobs();
 
-// Every 10 minutes, the same as the stuck threshold: a stuck picture waits at most about 20 minutes to become retryable.
-crons.interval("release stuck classifications", { minutes: 10 }, internal.imageClassification.recoverStuck, {});
+// As often as the stuck threshold: a stuck picture waits at most about twice it to become retryable.
+crons.interval("release stuck pictures", { minutes: 10 }, internal.pictures.recoverStuck, {});
+// A replay whose chain broke shows as failed (and resumable) within about 10 minutes.
+crons.interval("recover stalled replays", { minutes: 5 }, internal.replays.recoverStalled, {});
 
 export default crons;

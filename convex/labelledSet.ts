@@ -1,57 +1,33 @@
 /**
  * The labelled set that versions are compared on. Two sources: imported
  * feature sets (admins, in chunks) and labeller-confirmed pictures (kept in
- * step with labels by the labels flow through the internal mutations here).
+ * step with labels by labels.ts through model/labelledSet.ts).
  */
 import { ConvexError, v } from "convex/values";
-import { paginationOptsValidator } from "convex/server";
-import { internalMutation, internalQuery, type MutationCtx, type QueryCtx } from "./_generated/server";
+import { paginationOptsValidator, paginationResultValidator } from "convex/server";
+import { internalMutation, internalQuery, type MutationCtx } from "./_generated/server";
 import { internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
 import { adminMutation, adminQuery } from "./functions";
-import { writeAudit } from "./audit";
-import { loadSettings } from "./settings";
-import { checkFeatures } from "./lib/features";
+import { writeAudit } from "./model/audit";
+import { loadActiveVersion } from "./model/deployment";
+import { storeFeatures } from "./model/features";
+import { adjustLabelledCount, labelledItemCount, MAX_LABELLED_ITEMS, removePictureItems } from "./model/labelledSet";
+import { labelOf } from "./model/pictures";
+import { emailReader } from "./model/versions";
+import { loadSettings } from "./model/settings";
+import { checkFeatures, encodeFeatures } from "./lib/features";
 import { checkText } from "./lib/versionChecks";
+import { versionLabel } from "./lib/versionLabel";
+import { sha256Hex } from "./lib/weightsBinary";
 
-/** Items per importItems call: 200 × 512 floats keeps arguments near 1 MB. */
+/** Items per importItems call: 200 × 512 numbers keeps arguments near 1 MB and writes at 400 documents. */
 export const MAX_ITEMS_PER_IMPORT_CALL = 200;
-/**
- * The whole set: comparing streams it through an action (64 MiB, 10 min), and
- * each item is 4 KB of features.
- */
-export const MAX_LABELLED_ITEMS = 20_000;
 export const IMPORT_NAME_MAX_LENGTH = 100;
-/** Items per page when actions stream the set; about 1 MB of features. */
-export const LABELLED_PAGE_SIZE = 250;
 const DELETE_BATCH_SIZE = 250;
 const MAX_LISTED_PROBLEMS = 20;
-
-type Source = Doc<"labelledItems">["source"];
-
-async function adjustCount(ctx: MutationCtx, source: Source, importId: Id<"labelledImports"> | undefined, label: string, delta: number) {
-  const row = await ctx.db
-    .query("labelledCounts")
-    .withIndex("by_import_label", (q) => q.eq("importId", importId).eq("label", label))
-    .unique();
-  if (row === null) {
-    if (delta > 0) await ctx.db.insert("labelledCounts", { source, importId, label, count: delta });
-    return;
-  }
-  const count = row.count + delta;
-  if (count <= 0) await ctx.db.delete(row._id);
-  else await ctx.db.patch(row._id, { count });
-}
-
-async function totalItemCount(ctx: QueryCtx): Promise<number> {
-  const rows = await ctx.db.query("labelledCounts").collect();
-  return rows.reduce((sum, row) => sum + row.count, 0);
-}
-
-async function activeVersion(ctx: QueryCtx): Promise<Doc<"modelVersions"> | null> {
-  const deployment = await ctx.db.query("deployment").first();
-  return deployment?.activeVersionId ? ctx.db.get(deployment.activeVersionId) : null;
-}
+const MAX_LISTED_IMPORTS = 500;
+const MAX_VERSIONS_CHECKED = 1000;
 
 function quoteList(values: readonly string[]): string {
   return values.map((value) => `"${value}"`).join(", ");
@@ -62,6 +38,16 @@ function summarizeProblems(problems: string[]): string {
   return problems.length > MAX_LISTED_PROBLEMS ? `${listed}; and ${problems.length - MAX_LISTED_PROBLEMS} more` : listed;
 }
 
+/** Identifies an item by what it is, so the same file imported twice adds nothing the second time. */
+async function contentKeyOf(label: string, features: readonly number[]): Promise<string> {
+  const vector = new Uint8Array(encodeFeatures(features));
+  const labelBytes = new TextEncoder().encode(label);
+  const joined = new Uint8Array(labelBytes.length + 1 + vector.length);
+  joined.set(labelBytes, 0);
+  joined.set(vector, labelBytes.length + 1);
+  return sha256Hex(joined);
+}
+
 export const importItems = adminMutation({
   args: {
     name: v.string(),
@@ -70,6 +56,8 @@ export const importItems = adminMutation({
   returns: v.object({
     importId: v.id("labelledImports"),
     added: v.number(),
+    /** Items already in the set (same label and features), skipped. */
+    duplicates: v.number(),
     importItemCount: v.number(),
     /** Labels accepted because some version knows them, though the active version does not. */
     labelsUnknownToActive: v.array(v.string()),
@@ -84,11 +72,11 @@ export const importItems = adminMutation({
     if (problems.length > 0) throw new ConvexError(`Labelled items not imported: ${problems.join("; ")}.`);
 
     const settings = await loadSettings(ctx);
-    const versions = await ctx.db.query("modelVersions").take(1000);
+    const versions = await ctx.db.query("modelVersions").take(MAX_VERSIONS_CHECKED);
     if (versions.length === 0) {
       throw new ConvexError("Labelled items not imported: there are no model versions yet, and labels are checked against version classes. Import a model version first.");
     }
-    const active = await activeVersion(ctx);
+    const active = await loadActiveVersion(ctx);
     const activeClasses = new Set(active?.summary.classes ?? []);
     const knownClasses = new Set(versions.flatMap((version) => version.summary.classes));
     const unknownToActive = new Set<string>();
@@ -96,7 +84,7 @@ export const importItems = adminMutation({
       const featureProblem = checkFeatures(item.features, settings.featureDim);
       if (featureProblem !== null) problems.push(`items[${index}]: ${featureProblem}`);
       if (!knownClasses.has(item.label)) {
-        const activePart = active ? `the active version ${active.number} '${active.name}' (${quoteList(active.summary.classes)}) nor of any other version` : "any model version";
+        const activePart = active ? `the active version ${versionLabel(active)} (${quoteList(active.summary.classes)}) nor of any other version` : "any model version";
         problems.push(`items[${index}].label "${item.label}" is not a class of ${activePart}`);
       } else if (active && !activeClasses.has(item.label)) {
         unknownToActive.add(item.label);
@@ -104,29 +92,40 @@ export const importItems = adminMutation({
     });
     if (problems.length > 0) throw new ConvexError(`Labelled items not imported: ${summarizeProblems(problems)}.`);
 
-    const total = await totalItemCount(ctx);
-    if (total + items.length > MAX_LABELLED_ITEMS) {
+    const fresh: Array<{ features: number[]; label: string; contentKey: string }> = [];
+    const seen = new Set<string>();
+    for (const item of items) {
+      const contentKey = await contentKeyOf(item.label, item.features);
+      if (seen.has(contentKey)) continue;
+      seen.add(contentKey);
+      const existing = await ctx.db.query("labelledItems").withIndex("by_content", (q) => q.eq("contentKey", contentKey)).first();
+      if (existing === null) fresh.push({ ...item, contentKey });
+    }
+    const total = await labelledItemCount(ctx);
+    if (total + fresh.length > MAX_LABELLED_ITEMS) {
       throw new ConvexError(
-        `Labelled items not imported: the set holds ${total} items and this chunk adds ${items.length}; the limit is ${MAX_LABELLED_ITEMS}. Remove an import first.`,
+        `Labelled items not imported: the set holds ${total} items and this chunk adds ${fresh.length}; the limit is ${MAX_LABELLED_ITEMS}. Remove an import first.`,
       );
     }
 
-    const existing = await ctx.db.query("labelledImports").withIndex("by_name", (q) => q.eq("name", name)).first();
-    const importId = existing?._id ?? (await ctx.db.insert("labelledImports", { name, importedBy: ctx.caller.userId, itemCount: 0 }));
-    const importItemCount = (existing?.itemCount ?? 0) + items.length;
+    const existingImport = await ctx.db.query("labelledImports").withIndex("by_name", (q) => q.eq("name", name)).first();
+    const importId = existingImport?._id ?? (await ctx.db.insert("labelledImports", { name, importedBy: ctx.caller.userId, itemCount: 0 }));
+    const importItemCount = (existingImport?.itemCount ?? 0) + fresh.length;
     await ctx.db.patch(importId, { itemCount: importItemCount });
     const perLabel = new Map<string, number>();
-    for (const item of items) {
-      await ctx.db.insert("labelledItems", { source: "import", importId, features: item.features, label: item.label });
+    for (const item of fresh) {
+      const featuresId = await storeFeatures(ctx, item.features);
+      await ctx.db.insert("labelledItems", { source: "import", importId, featuresId, label: item.label, contentKey: item.contentKey });
       perLabel.set(item.label, (perLabel.get(item.label) ?? 0) + 1);
     }
-    for (const [label, count] of perLabel) await adjustCount(ctx, "import", importId, label, count);
+    for (const [label, count] of perLabel) await adjustLabelledCount(ctx, "import", importId, label, count);
+    const duplicates = items.length - fresh.length;
     await writeAudit(ctx, {
       actorId: ctx.caller.userId,
       action: "importLabelledSet",
-      details: `"${name}": +${items.length} items (${importItemCount} in this import)`,
+      details: `"${name}": +${fresh.length} items${duplicates > 0 ? ` (${duplicates} already in the set, skipped)` : ""} (${importItemCount} in this import)`,
     });
-    return { importId, added: items.length, importItemCount, labelsUnknownToActive: [...unknownToActive].sort() };
+    return { importId, added: fresh.length, duplicates, importItemCount, labelsUnknownToActive: [...unknownToActive].sort() };
   },
 });
 
@@ -142,6 +141,7 @@ export const summary = adminQuery({
   args: {},
   returns: v.object({
     total: v.number(),
+    limit: v.number(),
     bySource: v.object({ picture: v.number(), import: v.number() }),
     labels: v.array(labelCountValidator),
     imports: v.array(
@@ -155,8 +155,8 @@ export const summary = adminQuery({
     ),
   }),
   handler: async (ctx) => {
-    const rows = await ctx.db.query("labelledCounts").collect();
-    const active = await activeVersion(ctx);
+    const rows = await ctx.db.query("labelledCounts").take(10_000);
+    const active = await loadActiveVersion(ctx);
     const byLabel = new Map<string, { picture: number; import: number }>();
     for (const row of rows) {
       const entry = byLabel.get(row.label) ?? { picture: 0, import: 0 };
@@ -164,33 +164,92 @@ export const summary = adminQuery({
       byLabel.set(row.label, entry);
     }
     const labels = [...byLabel.entries()]
-      .map(([label, counts]) => ({
-        label,
-        ...counts,
-        total: counts.picture + counts.import,
-        knownToActive: active?.summary.classes.includes(label) ?? false,
-      }))
+      .map(([label, counts]) => ({ label, ...counts, total: counts.picture + counts.import, knownToActive: active?.summary.classes.includes(label) ?? false }))
       .sort((a, b) => a.label.localeCompare(b.label));
-    const imports = await ctx.db.query("labelledImports").order("desc").take(500);
-    const importers = new Map<Id<"users">, string | null>();
+    const imports = await ctx.db.query("labelledImports").order("desc").take(MAX_LISTED_IMPORTS);
+    const emailOf = emailReader(ctx);
+    const listed = [];
     for (const record of imports) {
-      if (!importers.has(record.importedBy)) importers.set(record.importedBy, (await ctx.db.get(record.importedBy))?.email ?? null);
+      listed.push({ _id: record._id, name: record.name, itemCount: record.itemCount, importedByEmail: await emailOf(record.importedBy), createdAt: record._creationTime });
     }
     return {
       total: labels.reduce((sum, entry) => sum + entry.total, 0),
+      limit: MAX_LABELLED_ITEMS,
       bySource: {
         picture: labels.reduce((sum, entry) => sum + entry.picture, 0),
         import: labels.reduce((sum, entry) => sum + entry.import, 0),
       },
       labels,
-      imports: imports.map((record) => ({
-        _id: record._id,
-        name: record.name,
-        itemCount: record.itemCount,
-        importedByEmail: importers.get(record.importedBy) ?? null,
-        createdAt: record._creationTime,
-      })),
+      imports: listed,
     };
+  },
+});
+
+const itemSummaryValidator = v.object({
+  _id: v.id("labelledItems"),
+  _creationTime: v.number(),
+  label: v.string(),
+  source: v.union(v.literal("picture"), v.literal("import")),
+  importName: v.union(v.string(), v.null()),
+  pictureId: v.union(v.id("pictures"), v.null()),
+  fileName: v.union(v.string(), v.null()),
+});
+
+/** The set's items, newest first, without features: what an admin looks through before removing one. */
+export const items = adminQuery({
+  args: { paginationOpts: paginationOptsValidator },
+  returns: paginationResultValidator(itemSummaryValidator),
+  handler: async (ctx, { paginationOpts }) => {
+    const page = await ctx.db.query("labelledItems").order("desc").paginate({ ...paginationOpts, numItems: Math.min(paginationOpts.numItems, 100) });
+    const importNames = new Map<Id<"labelledImports">, string | null>();
+    const rows = [];
+    for (const item of page.page) {
+      let importName: string | null = null;
+      if (item.importId !== undefined) {
+        if (!importNames.has(item.importId)) importNames.set(item.importId, (await ctx.db.get(item.importId))?.name ?? null);
+        importName = importNames.get(item.importId) ?? null;
+        // An import being removed: its items are going in the background.
+        if (importName === null) continue;
+      }
+      const picture = item.pictureId === undefined ? null : await ctx.db.get(item.pictureId);
+      rows.push({
+        _id: item._id,
+        _creationTime: item._creationTime,
+        label: item.label,
+        source: item.source,
+        importName,
+        pictureId: item.pictureId ?? null,
+        fileName: picture?.fileName ?? null,
+      });
+    }
+    return { ...page, page: rows };
+  },
+});
+
+/** One item out of the set. A picture's item goes with its label (the picture stays, unlabelled). */
+export const removeItem = adminMutation({
+  args: { itemId: v.id("labelledItems") },
+  returns: v.null(),
+  handler: async (ctx, { itemId }) => {
+    const item = await ctx.db.get(itemId);
+    if (item === null) throw new ConvexError(`No labelled item with id ${itemId}: it may already have been removed.`);
+    if (item.pictureId !== undefined) {
+      const label = await labelOf(ctx, item.pictureId);
+      if (label !== null) await ctx.db.delete(label._id);
+      const picture = await ctx.db.get(item.pictureId);
+      if (picture !== null) await ctx.db.patch(picture._id, { labelled: false, confirmedLabel: undefined, classLabel: picture.label });
+      await removePictureItems(ctx, item.pictureId);
+    } else {
+      await ctx.db.delete(itemId);
+      await ctx.db.delete(item.featuresId);
+      await adjustLabelledCount(ctx, "import", item.importId, item.label, -1);
+      if (item.importId !== undefined) {
+        const record = await ctx.db.get(item.importId);
+        if (record !== null) await ctx.db.patch(record._id, { itemCount: Math.max(0, record.itemCount - 1) });
+      }
+    }
+    await writeAudit(ctx, { actorId: ctx.caller.userId, action: "removeLabelledItem", details: `one item labelled "${item.label}" (${item.source})` });
+    return null;
   },
 });
 
@@ -199,11 +258,11 @@ export const summary = adminQuery({
  * comparison stop counting its items immediately (`page` skips orphans);
  * the items themselves are deleted in scheduled batches.
  */
-async function removeImportNow(ctx: MutationCtx, record: Doc<"labelledImports">, actorId: Id<"users">) {
+async function removeImportNow(ctx: MutationCtx, record: Doc<"labelledImports">, actorId: Id<"users">): Promise<void> {
   const counters = await ctx.db
     .query("labelledCounts")
     .withIndex("by_import_label", (q) => q.eq("importId", record._id))
-    .collect();
+    .take(10_000);
   for (const counter of counters) await ctx.db.delete(counter._id);
   await ctx.db.delete(record._id);
   await ctx.scheduler.runAfter(0, internal.labelledSet.deleteImportItems, { importId: record._id });
@@ -226,7 +285,7 @@ export const clear = adminMutation({
   args: {},
   returns: v.object({ removedImports: v.number() }),
   handler: async (ctx) => {
-    const imports = await ctx.db.query("labelledImports").take(1000);
+    const imports = await ctx.db.query("labelledImports").take(100);
     for (const record of imports) await removeImportNow(ctx, record, ctx.caller.userId);
     return { removedImports: imports.length };
   },
@@ -236,82 +295,40 @@ export const deleteImportItems = internalMutation({
   args: { importId: v.id("labelledImports") },
   returns: v.null(),
   handler: async (ctx, { importId }) => {
-    const items = await ctx.db
+    const batch = await ctx.db
       .query("labelledItems")
       .withIndex("by_import", (q) => q.eq("importId", importId))
       .take(DELETE_BATCH_SIZE);
-    for (const item of items) await ctx.db.delete(item._id);
-    if (items.length === DELETE_BATCH_SIZE) await ctx.scheduler.runAfter(0, internal.labelledSet.deleteImportItems, { importId });
-    return null;
-  },
-});
-
-/**
- * Puts a labelled picture's features into the set under its label (or moves
- * it to a new label). A plain helper, called by the labels flow inside its
- * own mutation, so no nested ctx.runMutation re-validates 512 features.
- */
-export async function upsertPictureItem(ctx: MutationCtx, pictureId: Id<"pictures">, label: string, features: number[]): Promise<Id<"labelledItems">> {
-  const featureProblem = checkFeatures(features, features.length);
-  if (featureProblem !== null || features.length === 0) {
-    throw new ConvexError(`picture ${pictureId} cannot join the labelled set: ${featureProblem ?? "it has no features"}`);
-  }
-  const existing = await ctx.db.query("labelledItems").withIndex("by_picture", (q) => q.eq("pictureId", pictureId)).first();
-  if (existing !== null) {
-    if (existing.label !== label) {
-      await adjustCount(ctx, "picture", undefined, existing.label, -1);
-      await adjustCount(ctx, "picture", undefined, label, 1);
+    for (const item of batch) {
+      await ctx.db.delete(item.featuresId);
+      await ctx.db.delete(item._id);
     }
-    await ctx.db.patch(existing._id, { label, features });
-    return existing._id;
-  }
-  await adjustCount(ctx, "picture", undefined, label, 1);
-  return ctx.db.insert("labelledItems", { source: "picture", pictureId, features, label });
-}
-
-/** Takes a picture out of the set when its label is removed or the picture is deleted. Does nothing if it is not in the set. */
-export async function removePictureItems(ctx: MutationCtx, pictureId: Id<"pictures">): Promise<void> {
-  const items = await ctx.db.query("labelledItems").withIndex("by_picture", (q) => q.eq("pictureId", pictureId)).collect();
-  for (const item of items) {
-    await adjustCount(ctx, "picture", undefined, item.label, -1);
-    await ctx.db.delete(item._id);
-  }
-}
-
-export const upsertFromPicture = internalMutation({
-  args: { pictureId: v.id("pictures"), label: v.string(), features: v.array(v.float64()) },
-  returns: v.id("labelledItems"),
-  handler: async (ctx, { pictureId, label, features }) => upsertPictureItem(ctx, pictureId, label, features),
-});
-
-export const removeFromPicture = internalMutation({
-  args: { pictureId: v.id("pictures") },
-  returns: v.null(),
-  handler: async (ctx, { pictureId }) => {
-    await removePictureItems(ctx, pictureId);
+    if (batch.length === DELETE_BATCH_SIZE) await ctx.scheduler.runAfter(0, internal.labelledSet.deleteImportItems, { importId });
     return null;
   },
 });
 
-/** One page of the set for the actions that evaluate versions; skips items of an import being removed. */
+/** One page of the set, with each item's features, for the actions that evaluate versions; skips items of an import being removed. */
 export const page = internalQuery({
   args: { paginationOpts: paginationOptsValidator },
   returns: v.object({
-    page: v.array(v.object({ features: v.array(v.float64()), label: v.string(), pictureId: v.union(v.id("pictures"), v.null()) })),
+    page: v.array(v.object({ vector: v.bytes(), dim: v.number(), label: v.string(), pictureId: v.union(v.id("pictures"), v.null()) })),
     isDone: v.boolean(),
     continueCursor: v.string(),
   }),
   handler: async (ctx, { paginationOpts }) => {
     const result = await ctx.db.query("labelledItems").paginate(paginationOpts);
     const importExists = new Map<Id<"labelledImports">, boolean>();
-    const items = [];
+    const rows = [];
     for (const item of result.page) {
       if (item.importId !== undefined) {
         if (!importExists.has(item.importId)) importExists.set(item.importId, (await ctx.db.get(item.importId)) !== null);
         if (!importExists.get(item.importId)) continue;
       }
-      items.push({ features: item.features, label: item.label, pictureId: item.pictureId ?? null });
+      const features = await ctx.db.get(item.featuresId);
+      if (features === null) continue;
+      rows.push({ vector: features.vector, dim: features.dim, label: item.label, pictureId: item.pictureId ?? null });
     }
-    return { page: items, isDone: result.isDone, continueCursor: result.continueCursor };
+    return { page: rows, isDone: result.isDone, continueCursor: result.continueCursor };
   },
 });

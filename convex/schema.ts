@@ -1,123 +1,26 @@
 import { defineSchema, defineTable } from "convex/server";
-import { v, type Infer } from "convex/values";
+import { v } from "convex/values";
 import { authTables } from "@convex-dev/auth/server";
 import { rateLimitTables } from "convex-helpers/server/rateLimit";
+import {
+  auditActionValidator,
+  headlineMetricsValidator,
+  labelVerdictValidator,
+  manifestSummaryValidator,
+  pictureFields,
+  replayFilterValidator,
+  replayStatusValidator,
+  roleValidator,
+  settingsValidator,
+  versionStatusValidator,
+} from "./lib/shapes";
 
 /*
- * Shared shapes: exported once as validator + Infer type pairs, used by the
- * tables below and by function `args`/`returns`.
+ * The tables. Shared shapes come from lib/shapes.ts (see there why not from
+ * this file). Every index a list or filter uses is named for what it serves;
+ * indexes whose first field is `deleted` hold live pictures (no such field)
+ * in one range, so removed pictures cost a list nothing.
  */
-
-export const roleValidator = v.union(v.literal("admin"), v.literal("labeller"), v.literal("analyst"));
-export type Role = Infer<typeof roleValidator>;
-export const roles: Role[] = ["admin", "labeller", "analyst"];
-
-/** full: the (downscaled) original image; thumbnail: a small preview only; none: features only. */
-export const privacyModeValidator = v.union(v.literal("full"), v.literal("thumbnail"), v.literal("none"));
-export type PrivacyMode = Infer<typeof privacyModeValidator>;
-
-export const pictureStatusValidator = v.union(
-  v.literal("uploaded"),
-  v.literal("classifying"),
-  v.literal("classified"),
-  v.literal("failed"),
-);
-export type PictureStatus = Infer<typeof pictureStatusValidator>;
-
-export const inputSpecValidator = v.object({
-  dim: v.number(),
-  clipModel: v.string(),
-  normalize: v.union(v.literal("none"), v.literal("l2")),
-});
-
-export const outputActivationValidator = v.union(
-  v.literal("sigmoid-normalized"),
-  v.literal("softmax"),
-  v.literal("sigmoid"),
-);
-
-export const manifestSummaryValidator = v.object({
-  name: v.string(),
-  classes: v.array(v.string()),
-  input: inputSpecValidator,
-  outputActivation: outputActivationValidator,
-  layerShapes: v.array(
-    v.object({ inDim: v.number(), outDim: v.number(), activation: v.union(v.literal("relu"), v.literal("none")) }),
-  ),
-  parameterCount: v.number(),
-});
-export type ManifestSummaryDoc = Infer<typeof manifestSummaryValidator>;
-
-/** Headline quality of a version on the labelled set, as stored at a point in time. */
-export const headlineMetricsValidator = v.object({
-  accuracy: v.union(v.number(), v.null()),
-  macroF1: v.union(v.number(), v.null()),
-  ece: v.union(v.number(), v.null()),
-  itemCount: v.number(),
-  computedAt: v.number(),
-});
-export type HeadlineMetrics = Infer<typeof headlineMetricsValidator>;
-
-export const versionStatusValidator = v.union(v.literal("ready"), v.literal("archived"));
-/** How a function names a version to a client: id, number and name, never the weights. */
-export const versionRefValidator = v.object({ versionId: v.id("modelVersions"), number: v.number(), name: v.string() });
-export type VersionRef = Infer<typeof versionRefValidator>;
-
-export const auditActionValidator = v.union(
-  v.literal("importVersion"),
-  v.literal("activateVersion"),
-  v.literal("rollback"),
-  v.literal("archiveVersion"),
-  v.literal("gateOverride"),
-  v.literal("setRole"),
-  v.literal("updateSettings"),
-  v.literal("importLabelledSet"),
-  v.literal("removeLabelledImport"),
-  v.literal("startReplay"),
-);
-export type AuditAction = Infer<typeof auditActionValidator>;
-
-/** What the UI gets back from a classification: top-k, rounded (see docs/security.md). */
-export const classScoreValidator = v.object({ label: v.string(), probability: v.number() });
-export const classificationResultValidator = v.object({
-  label: v.string(),
-  confidence: v.number(),
-  top: v.array(classScoreValidator),
-  versionId: v.id("modelVersions"),
-  versionNumber: v.number(),
-  versionName: v.string(),
-});
-export type ClassificationResult = Infer<typeof classificationResultValidator>;
-
-/** What a classification stores, as the classifier hands it over; the table adds the day it was counted under. */
-export const storedClassificationValidator = v.object({
-  pictureId: v.id("pictures"),
-  versionId: v.id("modelVersions"),
-  versionNumber: v.number(),
-  probabilities: v.array(v.float64()),
-  labelIndex: v.number(),
-  label: v.string(),
-  confidence: v.number(),
-  features: v.array(v.float64()),
-});
-export type StoredClassification = Infer<typeof storedClassificationValidator>;
-
-export const promotionThresholdsValidator = v.object({
-  /** Largest allowed drop in accuracy versus the active version (absolute, 0..1). */
-  maxAccuracyDrop: v.number(),
-  /** Every class with support must keep at least this recall (0..1). */
-  minPerClassRecall: v.number(),
-  /** Largest allowed per-class recall drop versus the active version (absolute, 0..1). */
-  maxPerClassRecallDrop: v.number(),
-});
-export type PromotionThresholds = Infer<typeof promotionThresholdsValidator>;
-
-export const replayFilterValidator = v.object({
-  from: v.optional(v.number()),
-  to: v.optional(v.number()),
-  sourceVersionId: v.optional(v.id("modelVersions")),
-});
-
 export default defineSchema({
   ...authTables,
   ...rateLimitTables,
@@ -130,63 +33,55 @@ export default defineSchema({
     phone: v.optional(v.string()),
     phoneVerificationTime: v.optional(v.number()),
     isAnonymous: v.optional(v.boolean()),
-    /** Absent until an admin assigns one; the first user to sign up becomes admin. */
+    /** Absent until an admin assigns one (or ADMIN_EMAILS / an invitation gives one at sign-up). */
     role: v.optional(roleValidator),
   })
     .index("email", ["email"])
     .index("phone", ["phone"])
     .index("by_role", ["role"]),
 
-  pictures: defineTable({
-    uploaderId: v.id("users"),
-    fileName: v.string(),
-    contentType: v.string(),
-    width: v.optional(v.number()),
-    height: v.optional(v.number()),
-    /** Which image was kept, per the privacy setting at upload time. */
-    storageMode: privacyModeValidator,
-    storageId: v.optional(v.id("_storage")),
-    status: pictureStatusValidator,
-    /** Why the picture is `failed`: set only while it has no counted result. */
-    error: v.optional(v.string()),
-    /**
-     * The latest failed attempt of a picture that keeps its earlier result
-     * (it stays `classified`); cleared by the next successful classification.
-     */
-    lastError: v.optional(v.string()),
-    lastErrorAt: v.optional(v.number()),
-    /** When the running attempt began; lets the cron in crons.ts release pictures stuck `classifying`. */
-    classifyingSince: v.optional(v.number()),
-    attempts: v.number(),
-    /** The last features the browser sent, kept so a failed classification can be retried. */
-    features: v.optional(v.array(v.float64())),
-    latestClassificationId: v.optional(v.id("classifications")),
-    /** Denormalised from the latest classification for the review queue and history filters. */
-    label: v.optional(v.string()),
-    confidence: v.optional(v.number()),
-    versionId: v.optional(v.id("modelVersions")),
-    labelled: v.boolean(),
-    /** The human label, denormalised from `labels` for lists. */
-    confirmedLabel: v.optional(v.string()),
-    deleted: v.optional(v.boolean()),
-  })
-    .index("by_uploader", ["uploaderId"])
-    .index("by_status", ["status"])
-    .index("by_status_since", ["status", "classifyingSince"])
-    .index("by_labelled_confidence", ["labelled", "status", "confidence"])
+  /** An admin's invitation: the email may sign up (even when sign-up is invite-only) and gets the role. */
+  invitations: defineTable({
+    /** Lower-cased. */
+    email: v.string(),
+    role: roleValidator,
+    invitedBy: v.id("users"),
+  }).index("by_email", ["email"]),
+
+  pictures: defineTable(pictureFields)
+    .index("by_live", ["deleted"])
+    .index("by_live_class", ["deleted", "classLabel"])
+    .index("by_live_version", ["deleted", "versionId"])
+    .index("by_live_labelled", ["deleted", "labelled"])
     .index("by_review_queue", ["deleted", "labelled", "status", "confidence"])
-    .index("by_label", ["label"])
-    .index("by_version", ["versionId"])
+    .index("by_status_since", ["status", "statusSince"])
     .index("by_storage", ["storageId"]),
 
+  /** CLIP feature vectors, stored once as little-endian float32 bytes; pictures, classifications and labelled items point here. */
+  features: defineTable({
+    vector: v.bytes(),
+    dim: v.number(),
+    /** The picture it was extracted from; absent for imported labelled items. */
+    pictureId: v.optional(v.id("pictures")),
+  }).index("by_picture", ["pictureId"]),
+
   classifications: defineTable({
-    ...storedClassificationValidator.fields,
+    pictureId: v.id("pictures"),
+    versionId: v.id("modelVersions"),
+    versionNumber: v.number(),
+    probabilities: v.array(v.float64()),
+    labelIndex: v.number(),
+    label: v.string(),
+    confidence: v.number(),
+    featuresId: v.id("features"),
     /** UTC day (YYYY-MM-DD) the classification was counted under. */
     day: v.string(),
+    /** True while this is the latest classification of a live picture: what the analytics count and replays re-score. */
+    current: v.boolean(),
   })
     .index("by_picture", ["pictureId"])
-    .index("by_version", ["versionId"])
-    .index("by_day", ["day"]),
+    .index("by_current", ["current"])
+    .index("by_current_version", ["current", "versionId"]),
 
   shadowClassifications: defineTable({
     replayId: v.id("replays"),
@@ -206,16 +101,20 @@ export default defineSchema({
     labellerId: v.id("users"),
     label: v.string(),
     predictedLabel: v.optional(v.string()),
-    verdict: v.union(v.literal("accepted"), v.literal("corrected")),
+    verdict: labelVerdictValidator,
     classificationId: v.optional(v.id("classifications")),
-  }).index("by_picture", ["pictureId"]),
+    /** The version whose prediction was confirmed or corrected: the analytics version filter applies to it. */
+    versionId: v.optional(v.id("modelVersions")),
+  })
+    .index("by_picture", ["pictureId"])
+    .index("by_version", ["versionId"]),
 
   modelVersions: defineTable({
     number: v.number(),
     name: v.string(),
     notes: v.string(),
     sha256: v.string(),
-    /** The binary weights file. Never returned by a public function. */
+    /** The immutable binary weights file as imported. Never returned by a public function. */
     storageId: v.id("_storage"),
     byteLength: v.number(),
     summary: manifestSummaryValidator,
@@ -226,6 +125,17 @@ export default defineSchema({
     .index("by_number", ["number"])
     .index("by_sha256", ["sha256"])
     .index("by_storage", ["storageId"]),
+
+  /**
+   * The same weights bytes in documents under 1 MiB, read by the actions
+   * through one internal query: repeat reads are cached query results, not
+   * file egress on every classification (docs/performance.md, cost at scale).
+   */
+  weightsChunks: defineTable({
+    versionId: v.id("modelVersions"),
+    index: v.number(),
+    bytes: v.bytes(),
+  }).index("by_version_index", ["versionId", "index"]),
 
   /** A single document: the active version and the stack of earlier ones for rollback. */
   deployment: defineTable({
@@ -245,38 +155,43 @@ export default defineSchema({
     at: v.number(),
   }).index("by_action", ["action"]),
 
-  /** A single document; absent fields take the defaults in convex/lib/settings.ts. */
+  /** A single document; absent fields take the defaults in lib/settings.ts. */
   settings: defineTable({
-    privacyMode: privacyModeValidator,
-    /** The CLIP model clients extract features with; versions must match it to be activated. */
-    clipModelId: v.string(),
-    featureDim: v.number(),
-    promotion: promotionThresholdsValidator,
+    ...settingsValidator.fields,
+    signUp: v.optional(settingsValidator.fields.signUp),
   }),
 
-  /** Per-day × version × key counters, written in the same mutation as each classification. */
-  dailyCounts: defineTable({
-    day: v.string(),
-    versionId: v.id("modelVersions"),
+  /**
+   * Analytics counters, written in the same mutation as each classification.
+   * Per day and per month (so a year-long chart reads months, not days), and
+   * per version and for all versions together (versionId absent: one row
+   * where a chart over every version would otherwise read one per version).
+   */
+  analyticsCounts: defineTable({
+    period: v.union(v.literal("day"), v.literal("month")),
+    /** "2026-12-02" for a day, "2026-12" for a month. */
+    bucket: v.string(),
+    versionId: v.optional(v.id("modelVersions")),
     /** "class" counts predicted labels; "confidence" counts top-confidence histogram bins. */
     kind: v.union(v.literal("class"), v.literal("confidence")),
     key: v.string(),
     count: v.number(),
   })
-    .index("by_day_version_kind_key", ["day", "versionId", "kind", "key"])
-    .index("by_kind_day", ["kind", "day"])
-    .index("by_version_kind_day", ["versionId", "kind", "day"]),
+    .index("by_scope", ["period", "versionId", "kind", "bucket", "key"])
+    .index("by_period_kind_bucket", ["period", "kind", "bucket"]),
 
   labelledItems: defineTable({
     source: v.union(v.literal("picture"), v.literal("import")),
     pictureId: v.optional(v.id("pictures")),
     importId: v.optional(v.id("labelledImports")),
-    features: v.array(v.float64()),
+    featuresId: v.id("features"),
     label: v.string(),
+    /** sha256 of the label and the float32 features, so importing the same item twice is refused. */
+    contentKey: v.optional(v.string()),
   })
     .index("by_picture", ["pictureId"])
-    .index("by_source", ["source"])
-    .index("by_import", ["importId"]),
+    .index("by_import", ["importId"])
+    .index("by_content", ["contentKey"]),
 
   labelledImports: defineTable({
     name: v.string(),
@@ -286,7 +201,7 @@ export default defineSchema({
 
   /**
    * Item counts per (import or pictures) × label, kept with every write so the
-   * summary and the set-size cap never scan the items (each holds 512 floats).
+   * summary and the set-size cap never scan the items.
    */
   labelledCounts: defineTable({
     source: v.union(v.literal("picture"), v.literal("import")),
@@ -298,12 +213,15 @@ export default defineSchema({
   replays: defineTable({
     versionId: v.id("modelVersions"),
     filter: replayFilterValidator,
-    status: v.union(v.literal("running"), v.literal("done"), v.literal("failed")),
+    status: replayStatusValidator,
     processed: v.number(),
     total: v.number(),
-    /** Pagination cursor of the next chunk; a failed replay resumes from here. */
+    /** Pagination cursor of the next chunk; a stopped replay resumes from here. */
     cursor: v.union(v.string(), v.null()),
     error: v.optional(v.string()),
     startedBy: v.id("users"),
-  }),
+    /** The scheduled chunk that carries the replay on; the cron checks it to find replays whose chain broke. */
+    jobId: v.optional(v.id("_scheduled_functions")),
+    updatedAt: v.optional(v.number()),
+  }).index("by_status", ["status"]),
 });

@@ -1,22 +1,10 @@
 import { ConvexError, v } from "convex/values";
-import { internalQuery, type QueryCtx } from "./_generated/server";
+import { internalQuery } from "./_generated/server";
 import { adminMutation, memberQuery } from "./functions";
-import { writeAudit } from "./audit";
-import { privacyModeValidator, promotionThresholdsValidator } from "./schema";
-import { applySettingsPatch, mergeSettings, type DeploymentSettings } from "./lib/settings";
-
-export const settingsValidator = v.object({
-  privacyMode: privacyModeValidator,
-  clipModelId: v.string(),
-  featureDim: v.number(),
-  promotion: promotionThresholdsValidator,
-});
-
-/** The effective settings: the stored document (there is at most one) over the defaults. */
-export async function loadSettings(ctx: QueryCtx): Promise<DeploymentSettings> {
-  const stored = await ctx.db.query("settings").first();
-  return mergeSettings(stored);
-}
+import { writeAudit } from "./model/audit";
+import { loadSettings, loadStoredSettings } from "./model/settings";
+import { applySettingsPatch, describeSettingsChanges, mergeSettings } from "./lib/settings";
+import { settingsPatchValidator, settingsValidator } from "./lib/shapes";
 
 export const get = memberQuery({
   args: {},
@@ -32,25 +20,14 @@ export const getInternal = internalQuery({
 });
 
 export const update = adminMutation({
-  args: {
-    privacyMode: v.optional(privacyModeValidator),
-    clipModelId: v.optional(v.string()),
-    featureDim: v.optional(v.number()),
-    promotion: v.optional(
-      v.object({
-        maxAccuracyDrop: v.optional(v.number()),
-        minPerClassRecall: v.optional(v.number()),
-        maxPerClassRecallDrop: v.optional(v.number()),
-      }),
-    ),
-  },
+  args: settingsPatchValidator.fields,
   returns: settingsValidator,
   handler: async (ctx, patch) => {
-    const stored = await ctx.db.query("settings").first();
+    const stored = await loadStoredSettings(ctx);
     const current = mergeSettings(stored);
     const { settings, problems } = applySettingsPatch(current, patch);
     if (problems.length > 0) throw new ConvexError(`Settings not saved: ${problems.join("; ")}.`);
-    const changes = describeChanges(current, settings);
+    const changes = describeSettingsChanges(current, settings);
     if (changes.length === 0) return settings;
     if (stored === null) await ctx.db.insert("settings", settings);
     else await ctx.db.replace(stored._id, settings);
@@ -58,16 +35,3 @@ export const update = adminMutation({
     return settings;
   },
 });
-
-function describeChanges(before: DeploymentSettings, after: DeploymentSettings): string[] {
-  const flatten = (settings: DeploymentSettings): Record<string, string | number> => ({
-    privacyMode: settings.privacyMode,
-    clipModelId: settings.clipModelId,
-    featureDim: settings.featureDim,
-    ...Object.fromEntries(Object.entries(settings.promotion).map(([key, value]) => [`promotion.${key}`, value])),
-  });
-  const old = flatten(before);
-  return Object.entries(flatten(after))
-    .filter(([key, value]) => old[key] !== value)
-    .map(([key, value]) => `${key}: ${old[key]} → ${value}`);
-}

@@ -46,3 +46,19 @@ export function confidenceBin(confidence: number, bins = CONFIDENCE_BINS): numbe
 export function confidenceBinBounds(bin: number, bins = CONFIDENCE_BINS): { lower: number; upper: number } {
   return { lower: bin / bins, upper: (bin + 1) / bins };
 }
+
+/** What a client gets back for a stored classification: the top classes, rounded, and the version that answered. */
+export function toClassificationResult<VersionId>(
+  probabilities: ArrayLike<number>,
+  version: { _id: VersionId; number: number; name: string; summary: { classes: readonly string[] } },
+): { label: string; confidence: number; top: ClassScore[]; versionId: VersionId; versionNumber: number; versionName: string } {
+  const top = topClasses(probabilities, version.summary.classes);
+  return {
+    label: top[0].label,
+    confidence: top[0].probability,
+    top,
+    versionId: version._id,
+    versionNumber: version.number,
+    versionName: version.name,
+  };
+}

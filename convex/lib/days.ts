@@ -55,3 +55,34 @@ export function daysOf(range: ResolvedDayRange): string[] {
   for (let i = 0; i < range.dayCount; i++) days.push(utcDay(range.startMs + i * DAY_MS));
   return days;
 }
+
+/** "2026-12" for a day "2026-12-02". */
+export function monthOf(day: string): string {
+  return day.slice(0, 7);
+}
+
+export interface RangeBuckets {
+  /** Inclusive day ranges at the range's ends that do not cover a whole month (zero, one or two). */
+  dayRanges: DayRange[];
+  /** Inclusive range of whole months inside the range, or null. */
+  monthRange: DayRange | null;
+}
+
+/**
+ * Splits a day range into whole months (read from monthly counters) and the
+ * partial months at either end (read from daily counters), so a year-long
+ * chart reads about 12 rows per key instead of 365.
+ */
+export function splitIntoMonths(range: ResolvedDayRange): RangeBuckets {
+  const first = new Date(range.startMs);
+  const last = new Date(range.endMs - DAY_MS);
+  const startsOnFirstDay = first.getUTCDate() === 1;
+  const endsOnLastDay = new Date(range.endMs).getUTCDate() === 1;
+  const firstWholeMonthStart = startsOnFirstDay ? range.startMs : Date.UTC(first.getUTCFullYear(), first.getUTCMonth() + 1, 1);
+  const afterLastWholeMonth = endsOnLastDay ? range.endMs : Date.UTC(last.getUTCFullYear(), last.getUTCMonth(), 1);
+  if (firstWholeMonthStart >= afterLastWholeMonth) return { dayRanges: [{ from: range.from, to: range.to }], monthRange: null };
+  const dayRanges: DayRange[] = [];
+  if (firstWholeMonthStart > range.startMs) dayRanges.push({ from: range.from, to: utcDay(firstWholeMonthStart - DAY_MS) });
+  if (afterLastWholeMonth < range.endMs) dayRanges.push({ from: utcDay(afterLastWholeMonth), to: range.to });
+  return { dayRanges, monthRange: { from: monthOf(utcDay(firstWholeMonthStart)), to: monthOf(utcDay(afterLastWholeMonth - DAY_MS)) } };
+}

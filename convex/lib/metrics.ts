@@ -11,6 +11,9 @@
  *   and the UI can print "n/a".
  * - The confusion matrix is indexed `[trueLabel][predictedLabel]`.
  */
+import { DEFAULT_PROMOTION_THRESHOLDS, type PromotionThresholds } from "./settings.ts";
+
+export type { PromotionThresholds };
 
 export interface Prediction {
   labelIndex: number;
@@ -193,6 +196,15 @@ export function calibration(
     confidenceSums[bin] += prediction.confidence;
     if (prediction.labelIndex === trueLabels[index]) correctCounts[bin] += 1;
   });
+  return calibrationFromBins(counts, confidenceSums, correctCounts, predictions.length);
+}
+
+function calibrationFromBins(
+  counts: readonly number[],
+  confidenceSums: readonly number[],
+  correctCounts: readonly number[],
+  itemCount: number,
+): { expectedCalibrationError: number | null; reliability: ReliabilityBin[] } {
   const reliability = counts.map((count, bin) => ({
     lower: bin / RELIABILITY_BIN_COUNT,
     upper: (bin + 1) / RELIABILITY_BIN_COUNT,
@@ -200,7 +212,6 @@ export function calibration(
     meanConfidence: ratioOrNull(confidenceSums[bin], count),
     accuracy: ratioOrNull(correctCounts[bin], count),
   }));
-  const itemCount = predictions.length;
   if (itemCount === 0) return { expectedCalibrationError: null, reliability };
   const expectedCalibrationError = reliability.reduce(
     (sum, bin) => (bin.count === 0 ? sum : sum + (bin.count / itemCount) * Math.abs((bin.accuracy ?? 0) - (bin.meanConfidence ?? 0))),
@@ -209,24 +220,60 @@ export function calibration(
   return { expectedCalibrationError, reliability };
 }
 
+/**
+ * Accumulates one version's report item by item, so a labelled set can be
+ * evaluated page by page: memory grows with classes², never with items.
+ */
+export class ClassificationAccumulator {
+  private readonly confusion: number[][];
+  private readonly binCounts = new Array<number>(RELIABILITY_BIN_COUNT).fill(0);
+  private readonly binConfidenceSums = new Array<number>(RELIABILITY_BIN_COUNT).fill(0);
+  private readonly binCorrectCounts = new Array<number>(RELIABILITY_BIN_COUNT).fill(0);
+  private itemCount = 0;
+  private correctCount = 0;
+
+  constructor(readonly classCount: number) {
+    const problems: string[] = [];
+    validateClassCount(classCount, problems);
+    if (problems.length > 0) throw new MetricsInputError(problems);
+    this.confusion = Array.from({ length: classCount }, () => new Array<number>(classCount).fill(0));
+  }
+
+  /** Callers validate labels and confidence first (evaluateClassifier does; the Convex actions map classes by name). */
+  add(trueLabel: number, predictedLabel: number, confidence: number): void {
+    this.confusion[trueLabel][predictedLabel] += 1;
+    const bin = reliabilityBinIndex(confidence);
+    this.binCounts[bin] += 1;
+    this.binConfidenceSums[bin] += confidence;
+    this.itemCount += 1;
+    if (predictedLabel === trueLabel) {
+      this.correctCount += 1;
+      this.binCorrectCounts[bin] += 1;
+    }
+  }
+
+  report(): ClassificationReport {
+    const confusion = this.confusion.map((row) => [...row]);
+    const perClass = perClassMetrics(confusion);
+    return {
+      itemCount: this.itemCount,
+      classCount: this.classCount,
+      correctCount: this.correctCount,
+      accuracy: ratioOrNull(this.correctCount, this.itemCount),
+      macroF1: macroF1(perClass),
+      perClass,
+      confusion,
+      ...calibrationFromBins(this.binCounts, this.binConfidenceSums, this.binCorrectCounts, this.itemCount),
+    };
+  }
+}
+
 /** Every quality metric of one version on one labelled set. */
 export function evaluateClassifier(input: EvaluationInput): ClassificationReport {
   validateEvaluationInput(input);
-  const { trueLabels, predictions, classCount } = input;
-  const predictedLabels = predictions.map((prediction) => prediction.labelIndex);
-  const confusion = confusionMatrix(trueLabels, predictedLabels, classCount);
-  const perClass = perClassMetrics(confusion);
-  const correctCount = predictedLabels.filter((label, index) => label === trueLabels[index]).length;
-  return {
-    itemCount: trueLabels.length,
-    classCount,
-    correctCount,
-    accuracy: ratioOrNull(correctCount, trueLabels.length),
-    macroF1: macroF1(perClass),
-    perClass,
-    confusion,
-    ...calibration(trueLabels, predictions),
-  };
+  const accumulator = new ClassificationAccumulator(input.classCount);
+  input.predictions.forEach((prediction, index) => accumulator.add(input.trueLabels[index], prediction.labelIndex, prediction.confidence));
+  return accumulator.report();
 }
 
 function validatePair(predictionsA: readonly Prediction[], predictionsB: readonly Prediction[]): void {
@@ -290,30 +337,31 @@ export function listDisagreements(
   if (trueLabels && trueLabels.length !== predictionsA.length) {
     throw new MetricsInputError([`trueLabels has ${trueLabels.length} items but predictions have ${predictionsA.length}`]);
   }
-  const disagreements: Disagreement[] = [];
+  const top = new TopDisagreements(limit);
   predictionsA.forEach((predictionA, index) => {
-    const predictionB = predictionsB[index];
-    if (predictionA.labelIndex === predictionB.labelIndex) return;
-    const trueLabel = trueLabels ? trueLabels[index] : null;
-    let correct: Disagreement["correct"] = "unknown";
-    if (trueLabel !== null) {
-      if (predictionA.labelIndex === trueLabel) correct = "A";
-      else if (predictionB.labelIndex === trueLabel) correct = "B";
-      else correct = "neither";
-    }
-    disagreements.push({
-      index,
-      trueLabel,
-      labelA: predictionA.labelIndex,
-      labelB: predictionB.labelIndex,
-      confidenceA: predictionA.confidence,
-      confidenceB: predictionB.confidence,
-      margin: disagreementMargin(predictionA, predictionB),
-      correct,
-    });
+    if (predictionA.labelIndex !== predictionsB[index].labelIndex) top.offer(disagreementOf(index, trueLabels ? trueLabels[index] : null, predictionA, predictionsB[index]));
   });
-  disagreements.sort((left, right) => right.margin - left.margin || left.index - right.index);
-  return disagreements.slice(0, limit);
+  return top.list();
+}
+
+/** The disagreement record of item `index`, where the two predictions' top labels differ. */
+function disagreementOf(index: number, trueLabel: number | null, predictionA: Prediction, predictionB: Prediction): Disagreement {
+  let correct: Disagreement["correct"] = "unknown";
+  if (trueLabel !== null) {
+    if (predictionA.labelIndex === trueLabel) correct = "A";
+    else if (predictionB.labelIndex === trueLabel) correct = "B";
+    else correct = "neither";
+  }
+  return {
+    index,
+    trueLabel,
+    labelA: predictionA.labelIndex,
+    labelB: predictionB.labelIndex,
+    confidenceA: predictionA.confidence,
+    confidenceB: predictionB.confidence,
+    margin: disagreementMargin(predictionA, predictionB),
+    correct,
+  };
 }
 
 export interface McNemarResult {
@@ -360,14 +408,7 @@ export function mcnemarTest(
   if (trueLabels.length !== predictionsA.length) {
     throw new MetricsInputError([`trueLabels has ${trueLabels.length} items but predictions have ${predictionsA.length}`]);
   }
-  let b = 0;
-  let c = 0;
-  trueLabels.forEach((label, index) => {
-    const correctA = predictionsA[index].labelIndex === label;
-    const correctB = predictionsB[index].labelIndex === label;
-    if (correctA && !correctB) b += 1;
-    if (!correctA && correctB) c += 1;
-  });
+  const { n10: b, n01: c } = pairedCounts(trueLabels, predictionsA, predictionsB);
   return { b, c, pValue: mcnemarExactPValue(b, c) };
 }
 
@@ -380,6 +421,14 @@ export interface ComparisonInput {
   disagreementLimit?: number;
 }
 
+/** The 2×2 table of paired correctness: n11 both right, n10 only A right, n01 only B right, n00 both wrong. */
+export interface PairedCounts {
+  n11: number;
+  n10: number;
+  n01: number;
+  n00: number;
+}
+
 export interface VersionComparison {
   a: ClassificationReport;
   b: ClassificationReport;
@@ -389,47 +438,122 @@ export interface VersionComparison {
   disagreementCount: number;
   disagreements: Disagreement[];
   mcnemar: McNemarResult;
+  paired: PairedCounts;
+}
+
+/** Keeps the `limit` largest-margin disagreements seen so far (ties: earlier item first). */
+class TopDisagreements {
+  private readonly kept: Disagreement[] = [];
+  constructor(private readonly limit: number) {}
+
+  offer(disagreement: Disagreement): void {
+    if (this.limit <= 0) return;
+    const ranksBefore = (left: Disagreement, right: Disagreement) => left.margin > right.margin || (left.margin === right.margin && left.index < right.index);
+    if (this.kept.length === this.limit && !ranksBefore(disagreement, this.kept[this.kept.length - 1])) return;
+    let position = this.kept.length;
+    while (position > 0 && ranksBefore(disagreement, this.kept[position - 1])) position -= 1;
+    this.kept.splice(position, 0, disagreement);
+    if (this.kept.length > this.limit) this.kept.pop();
+  }
+
+  list(): Disagreement[] {
+    return [...this.kept];
+  }
+
+  indices(): number[] {
+    return this.kept.map((disagreement) => disagreement.index);
+  }
+}
+
+function pairedCounts(trueLabels: readonly number[], predictionsA: readonly Prediction[], predictionsB: readonly Prediction[]): PairedCounts {
+  const counts: PairedCounts = { n11: 0, n10: 0, n01: 0, n00: 0 };
+  trueLabels.forEach((label, index) => addPair(counts, predictionsA[index].labelIndex === label, predictionsB[index].labelIndex === label));
+  return counts;
+}
+
+function addPair(counts: PairedCounts, correctA: boolean, correctB: boolean): void {
+  if (correctA && correctB) counts.n11 += 1;
+  else if (correctA) counts.n10 += 1;
+  else if (correctB) counts.n01 += 1;
+  else counts.n00 += 1;
+}
+
+/**
+ * Compares two versions item by item on one set: both reports, agreement,
+ * McNemar's counts and the top disagreements. Memory grows with classes²
+ * and the disagreement limit, never with the number of items.
+ */
+export class PairedComparisonAccumulator {
+  private readonly a: ClassificationAccumulator;
+  private readonly b: ClassificationAccumulator;
+  private readonly top: TopDisagreements;
+  private readonly paired: PairedCounts = { n11: 0, n10: 0, n01: 0, n00: 0 };
+  private agreeing = 0;
+  private disagreementCount = 0;
+  private itemCount = 0;
+
+  constructor(classCount: number, disagreementLimit = Number.POSITIVE_INFINITY) {
+    this.a = new ClassificationAccumulator(classCount);
+    this.b = new ClassificationAccumulator(classCount);
+    this.top = new TopDisagreements(disagreementLimit);
+  }
+
+  /** `index` is the item's position in the evaluated set (for the disagreement list). */
+  add(trueLabel: number, predictionA: Prediction, predictionB: Prediction, index: number): void {
+    this.a.add(trueLabel, predictionA.labelIndex, predictionA.confidence);
+    this.b.add(trueLabel, predictionB.labelIndex, predictionB.confidence);
+    this.itemCount += 1;
+    addPair(this.paired, predictionA.labelIndex === trueLabel, predictionB.labelIndex === trueLabel);
+    if (predictionA.labelIndex === predictionB.labelIndex) {
+      this.agreeing += 1;
+      return;
+    }
+    this.disagreementCount += 1;
+    this.top.offer(disagreementOf(index, trueLabel, predictionA, predictionB));
+  }
+
+  /** Positions of the disagreements currently kept: the only items a caller needs to remember. */
+  topIndices(): number[] {
+    return this.top.indices();
+  }
+
+  result(): VersionComparison {
+    const a = this.a.report();
+    const b = this.b.report();
+    return {
+      a,
+      b,
+      accuracyDifference: a.accuracy === null || b.accuracy === null ? null : b.accuracy - a.accuracy,
+      agreementRate: ratioOrNull(this.agreeing, this.itemCount),
+      disagreementCount: this.disagreementCount,
+      disagreements: this.top.list(),
+      mcnemar: { b: this.paired.n10, c: this.paired.n01, pValue: mcnemarExactPValue(this.paired.n10, this.paired.n01) },
+      paired: { ...this.paired },
+    };
+  }
 }
 
 export function compareVersions(input: ComparisonInput): VersionComparison {
   const { trueLabels, classCount, predictionsA, predictionsB } = input;
-  const a = evaluateClassifier({ trueLabels, predictions: predictionsA, classCount });
-  const b = evaluateClassifier({ trueLabels, predictions: predictionsB, classCount });
-  const disagreements = listDisagreements(predictionsA, predictionsB, trueLabels);
-  return {
-    a,
-    b,
-    accuracyDifference: a.accuracy === null || b.accuracy === null ? null : b.accuracy - a.accuracy,
-    agreementRate: agreementRate(predictionsA, predictionsB),
-    disagreementCount: disagreements.length,
-    disagreements: disagreements.slice(0, input.disagreementLimit ?? Number.POSITIVE_INFINITY),
-    mcnemar: mcnemarTest(trueLabels, predictionsA, predictionsB),
-  };
+  validatePair(predictionsA, predictionsB);
+  validateEvaluationInput({ trueLabels, predictions: predictionsA, classCount });
+  validateEvaluationInput({ trueLabels, predictions: predictionsB, classCount });
+  const accumulator = new PairedComparisonAccumulator(classCount, input.disagreementLimit);
+  trueLabels.forEach((label, index) => accumulator.add(label, predictionsA[index], predictionsB[index], index));
+  return accumulator.result();
 }
-
-export interface PromotionThresholds {
-  /** Largest accuracy drop versus the active version that is still allowed. */
-  maxAccuracyDrop: number;
-  /**
-   * Per-class recall floor. Breached only where the candidate is below the
-   * floor *and* below the active version, so a candidate that improves a
-   * weak class is never blocked by that class.
-   */
-  minPerClassRecall: number;
-  /** Largest per-class recall drop versus the active version that is still allowed. */
-  maxPerClassRecallDrop: number;
-}
-
-export const DEFAULT_PROMOTION_THRESHOLDS: PromotionThresholds = {
-  maxAccuracyDrop: 0.01,
-  minPerClassRecall: 0.5,
-  maxPerClassRecallDrop: 0.05,
-};
 
 export interface PromotionVerdict {
   allowed: boolean;
   /** One human-readable sentence per breached threshold; empty when allowed. */
   reasons: string[];
+}
+
+export interface GateContext {
+  /** How the reasons name the baseline: "the active version" when activating, else "the baseline". */
+  baselineName?: string;
+  /** Items of the set left out because a version does not know their label; explains an empty comparison. */
+  excludedItemCount?: number;
 }
 
 /** Differences this small are float noise (0.85 − 0.84 > 0.01 in binary). */
@@ -440,48 +564,58 @@ function formatRate(value: number): string {
 }
 
 /**
- * Decides whether `candidate` may replace `active` without an override.
- * Both reports must come from the same labelled set. Per-class checks cover
- * classes with support in the set; a class absent from the set cannot be
- * judged. An empty set blocks: there is no evidence either way, and the
- * admin's override (with a reason) is the audited way past it.
+ * Decides whether `candidate` may replace the baseline without an override.
+ * Both reports must come from the same items. Per-class checks cover classes
+ * with support in the set; a class absent from the set cannot be judged. An
+ * empty comparison blocks: there is no evidence either way, and the admin's
+ * override (with a reason) is the audited way past it.
  */
 export function evaluatePromotionGate(
   candidate: ClassificationReport,
-  active: ClassificationReport,
+  baseline: ClassificationReport,
   thresholds: Partial<PromotionThresholds> = {},
   classNames: readonly string[] = [],
+  context: GateContext = {},
 ): PromotionVerdict {
-  if (candidate.itemCount !== active.itemCount || candidate.classCount !== active.classCount) {
+  if (candidate.itemCount !== baseline.itemCount || candidate.classCount !== baseline.classCount) {
     throw new MetricsInputError([
-      `candidate and active reports must come from the same set: ${candidate.itemCount} items/${candidate.classCount} classes vs ${active.itemCount} items/${active.classCount} classes`,
+      `candidate and baseline reports must come from the same set: ${candidate.itemCount} items/${candidate.classCount} classes vs ${baseline.itemCount} items/${baseline.classCount} classes`,
     ]);
   }
   const limits = { ...DEFAULT_PROMOTION_THRESHOLDS, ...thresholds };
-  if (candidate.accuracy === null || active.accuracy === null) {
-    return { allowed: false, reasons: ["the labelled set is empty, so the candidate cannot be compared with the active version"] };
+  const baselineName = context.baselineName ?? "the baseline";
+  if (candidate.accuracy === null || baseline.accuracy === null) {
+    const excluded = context.excludedItemCount ?? 0;
+    return {
+      allowed: false,
+      reasons: [
+        excluded > 0
+          ? `no classes in common with the labelled set: none of its ${excluded} ${excluded === 1 ? "item has a label" : "items has a label"} that both versions know, so the candidate cannot be compared with ${baselineName}`
+          : `the labelled set is empty, so the candidate cannot be compared with ${baselineName}`,
+      ],
+    };
   }
   const reasons: string[] = [];
-  const accuracyDrop = active.accuracy - candidate.accuracy;
+  const accuracyDrop = baseline.accuracy - candidate.accuracy;
   if (accuracyDrop > limits.maxAccuracyDrop + THRESHOLD_TOLERANCE) {
     reasons.push(
-      `accuracy ${formatRate(candidate.accuracy)} is ${formatRate(accuracyDrop)} below the active version's ${formatRate(active.accuracy)} (allowed drop ${formatRate(limits.maxAccuracyDrop)})`,
+      `accuracy ${formatRate(candidate.accuracy)} is ${formatRate(accuracyDrop)} below ${baselineName}'s ${formatRate(baseline.accuracy)} (allowed drop ${formatRate(limits.maxAccuracyDrop)})`,
     );
   }
   candidate.perClass.forEach((metrics, classIndex) => {
     const candidateRecall = metrics.recall;
-    const activeRecall = active.perClass[classIndex].recall;
-    if (candidateRecall === null || activeRecall === null) return;
+    const baselineRecall = baseline.perClass[classIndex].recall;
+    if (candidateRecall === null || baselineRecall === null) return;
     const name = classNames[classIndex] !== undefined ? `"${classNames[classIndex]}"` : `class ${classIndex}`;
-    const recallDrop = activeRecall - candidateRecall;
+    const recallDrop = baselineRecall - candidateRecall;
     if (recallDrop > limits.maxPerClassRecallDrop + THRESHOLD_TOLERANCE) {
       reasons.push(
-        `recall for ${name} ${formatRate(candidateRecall)} is ${formatRate(recallDrop)} below the active version's ${formatRate(activeRecall)} (allowed drop ${formatRate(limits.maxPerClassRecallDrop)})`,
+        `recall for ${name} ${formatRate(candidateRecall)} is ${formatRate(recallDrop)} below ${baselineName}'s ${formatRate(baselineRecall)} (allowed drop ${formatRate(limits.maxPerClassRecallDrop)})`,
       );
     }
-    if (candidateRecall < limits.minPerClassRecall - THRESHOLD_TOLERANCE && candidateRecall < activeRecall) {
+    if (candidateRecall < limits.minPerClassRecall - THRESHOLD_TOLERANCE && candidateRecall < baselineRecall) {
       reasons.push(
-        `recall for ${name} ${formatRate(candidateRecall)} is below the floor ${formatRate(limits.minPerClassRecall)} (active version: ${formatRate(activeRecall)}, support ${metrics.support})`,
+        `recall for ${name} ${formatRate(candidateRecall)} is below the floor ${formatRate(limits.minPerClassRecall)} (${baselineName}: ${formatRate(baselineRecall)}, support ${metrics.support})`,
       );
     }
   });

@@ -8,6 +8,7 @@ import {
   type MlpModel,
   type OutputActivation,
 } from "./weightsFormat.ts";
+import { versionLabel } from "./versionLabel.ts";
 
 /**
  * The storage encoding of a weights version (`.mlpw`). Convex gives every
@@ -245,31 +246,44 @@ export async function decodeVerifiedWeights(bytes: Uint8Array | ArrayBuffer, exp
   return decodeWeights(bytes);
 }
 
-/** What a registered version records about its weights file. */
+/** What a registered version records about its weights. */
 export interface RegisteredWeights {
   number: number;
   name: string;
   sha256: string;
+  /** The manifest the version was registered with; the decoded file must still match it. */
+  summary: { classes: readonly string[]; input: { dim: number; normalize: string } };
 }
 
 /**
- * decodeVerifiedWeights for a registered version's stored file, split in two
- * so each failure gets its own message naming the version and what an admin
- * can do. The sha256 check comes first: decodeWeights checks only the
- * structure, so a changed tensor value would otherwise be scored silently.
- * Shared by classification, replays and evaluation on the labelled set.
+ * The integrity-checked way to load a registered version's weights, with one
+ * message per failure naming the version and what an admin can do. The
+ * sha256 check comes first: decodeWeights checks only the structure, so a
+ * changed tensor value would otherwise be scored silently. Shared by
+ * classification, replays and evaluation on the labelled set.
  */
 export async function decodeRegisteredWeights(bytes: Uint8Array | ArrayBuffer, version: RegisteredWeights): Promise<MlpModel> {
-  const file = `the weights file of version ${version.number} (${version.name})`;
+  const file = `the weights of ${versionLabel(version)}`;
   const remedy = "an admin must re-import it or activate another version";
   try {
     await verifyWeightsSha256(bytes, version.sha256);
   } catch {
-    throw new WeightsDecodeError(`${file} does not match its registered sha256: ${remedy}`);
+    throw new WeightsDecodeError(`${file} do not match their registered sha256: ${remedy}`);
   }
+  let model: MlpModel;
   try {
-    return decodeWeights(bytes);
+    model = decodeWeights(bytes);
   } catch (error) {
     throw new WeightsDecodeError(`${file} could not be decoded (${error instanceof Error ? error.message : String(error)}): ${remedy}`);
   }
+  const { input, classes } = version.summary;
+  if (
+    model.input.dim !== input.dim ||
+    model.input.normalize !== input.normalize ||
+    model.classes.length !== classes.length ||
+    model.classes.some((label, i) => label !== classes[i])
+  ) {
+    throw new WeightsDecodeError(`${file} do not match the manifest they were registered with (input or classes differ): ${remedy}`);
+  }
+  return model;
 }

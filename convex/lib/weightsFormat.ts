@@ -1,9 +1,9 @@
-import { z } from "zod";
-
 /**
  * The canonical MLP weights format (format version 1).
  * Documented for people in weights/README.md. Pure: imported by Convex,
- * tools/, tests/ and the browser's pre-upload check.
+ * tools/, tests/ and the browser's pre-upload check. No zod here: the
+ * classify action imports this module, and the JSON schemas (weightsSchema.ts)
+ * are only for importing files.
  */
 
 export const WEIGHTS_FORMAT = "clip-mlp-weights";
@@ -20,31 +20,11 @@ export type HiddenActivation = (typeof hiddenActivations)[number];
 export const outputActivations = ["sigmoid-normalized", "softmax", "sigmoid"] as const;
 export type OutputActivation = (typeof outputActivations)[number];
 
-export const inputSpecSchema = z.object({
-  dim: z.number().int().positive(),
-  clipModel: z.string().min(1),
-  normalize: z.enum(featureNormalizations),
-});
-export type InputSpec = z.infer<typeof inputSpecSchema>;
-
-/** A Linear layer as PyTorch stores it: weight is [out][in], bias is [out]. */
-export const layerSchema = z.object({
-  weight: z.array(z.array(z.number())),
-  bias: z.array(z.number()),
-  activation: z.enum(hiddenActivations),
-});
-export type CanonicalLayer = z.infer<typeof layerSchema>;
-
-export const canonicalWeightsSchema = z.object({
-  format: z.literal(WEIGHTS_FORMAT),
-  formatVersion: z.literal(WEIGHTS_FORMAT_VERSION),
-  name: z.string().min(1).max(200),
-  classes: z.array(z.string().min(1).max(100)).min(1),
-  input: inputSpecSchema,
-  layers: z.array(layerSchema).min(1),
-  outputActivation: z.enum(outputActivations),
-});
-export type CanonicalWeights = z.infer<typeof canonicalWeightsSchema>;
+export interface InputSpec {
+  dim: number;
+  clipModel: string;
+  normalize: FeatureNormalization;
+}
 
 /**
  * The in-memory model every engine and codec works on: Float32 tensors,
@@ -76,3 +56,6 @@ export interface ManifestSummary {
   layerShapes: Array<{ inDim: number; outDim: number; activation: HiddenActivation }>;
   parameterCount: number;
 }
+
+// Type-only: erased at run time, so importing these types loads no zod.
+export type { CanonicalLayer, CanonicalWeights } from "./weightsSchema.ts";

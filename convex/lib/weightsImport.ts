@@ -4,12 +4,12 @@ import {
   DEFAULT_FEATURE_DIM,
   WEIGHTS_FORMAT,
   WEIGHTS_FORMAT_VERSION,
-  canonicalWeightsSchema,
   type CanonicalWeights,
   type FeatureNormalization,
   type HiddenActivation,
   type OutputActivation,
 } from "./weightsFormat.ts";
+import { canonicalWeightsSchema } from "./weightsSchema.ts";
 import {
   MAX_LAYERS,
   NON_FINITE_TOKEN_PREFIX,

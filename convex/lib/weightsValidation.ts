@@ -1,5 +1,6 @@
 import { type z } from "zod";
-import { canonicalWeightsSchema, hiddenActivations } from "./weightsFormat.ts";
+import { hiddenActivations } from "./weightsFormat.ts";
+import { canonicalWeightsSchema } from "./weightsSchema.ts";
 
 /**
  * Shape validation for canonical weights. Every problem is collected (never

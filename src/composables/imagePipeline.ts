@@ -1,5 +1,5 @@
 import type { InjectionKey, Ref } from "vue";
-import type { PrivacyMode } from "../../convex/schema";
+import type { PrivacyMode } from "../../convex/lib/shapes";
 
 /** What is stored for a picture under a privacy mode; null stores no image at all. */
 export interface StoredImage {

@@ -1,5 +1,5 @@
 import { computed } from "vue";
-import type { PrivacyMode } from "../../convex/schema";
+import type { PrivacyMode } from "../../convex/lib/shapes";
 import { extractCLIPFeatures } from "../utils/clipFeatures";
 import { checkImageFile, downscaleImage, makeThumbnail } from "../utils/imageFiles";
 import type { ClipModelStatus, ImagePipeline, StoredImage } from "./imagePipeline";

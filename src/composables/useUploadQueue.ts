@@ -1,6 +1,6 @@
 import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
-import type { ClassificationResult, PrivacyMode } from "../../convex/schema";
+import type { ClassificationResult, PrivacyMode } from "../../convex/lib/shapes";
 import type { ImagePipeline } from "./imagePipeline";
 import { useBackend, type BackendClient } from "../convex/backendClient";
 import { errorMessage } from "../convex/errorMessage";
@@ -67,11 +67,11 @@ export function createUploadRunner(backend: BackendClient, store: ReturnType<typ
     const stored = await runStage("uploading", () => options.pipeline.prepareForStorage(item.file, mode));
     let storageId: Id<"_storage"> | undefined;
     if (stored !== null) {
-      const uploadUrl = await runStage("uploading", () => backend.mutation(api.imageClassification.generateUploadUrl, {}));
+      const uploadUrl = await runStage("uploading", () => backend.mutation(api.pictures.generateUploadUrl, {}));
       storageId = (await runStage("uploading", () => backend.uploadFile(uploadUrl, stored.blob))) as Id<"_storage">;
     }
     const pictureId = await runStage("uploading", () =>
-      backend.mutation(api.imageClassification.recordPicture, {
+      backend.mutation(api.pictures.record, {
         storageId,
         fileName: item.fileName,
         contentType: stored?.blob.type || fileType,
@@ -102,8 +102,8 @@ export function createUploadRunner(backend: BackendClient, store: ReturnType<typ
     store.update(itemId, { status: "classifying" });
     return runStage("classifying", () =>
       features === null
-        ? backend.action(api.imageClassification.retryClassification, { pictureId })
-        : backend.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: Array.from(features) }),
+        ? backend.action(api.classifications.retry, { pictureId })
+        : backend.action(api.classifications.classify, { pictureId, clipFeatures: Array.from(features) }),
     );
   }
 

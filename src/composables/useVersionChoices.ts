@@ -19,7 +19,7 @@ export interface VersionChoice {
  */
 export function useVersionChoices(): ComputedRef<VersionChoice[]> {
   const session = useSessionStore();
-  const versions = useQuery(api.models.versionChoices, () => (session.role ? {} : "skip"));
+  const versions = useQuery(api.models.choices, () => (session.role ? {} : "skip"));
   return computed(() =>
     (versions.data.value ?? []).map((version) => ({
       versionId: version._id,

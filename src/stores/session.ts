@@ -1,6 +1,6 @@
 import { defineStore } from "pinia";
 import { computed, ref } from "vue";
-import type { Role } from "../../convex/schema";
+import type { Role } from "../../convex/lib/shapes";
 
 export type { Role };
 

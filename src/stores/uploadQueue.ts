@@ -1,7 +1,7 @@
 import { defineStore } from "pinia";
 import { computed, ref } from "vue";
 import type { Id } from "../../convex/_generated/dataModel";
-import type { ClassificationResult } from "../../convex/schema";
+import type { ClassificationResult } from "../../convex/lib/shapes";
 
 export type UploadStatus = "queued" | "uploading" | "extracting" | "classifying" | "done" | "failed";
 

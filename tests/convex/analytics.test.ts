@@ -3,6 +3,7 @@ import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
 import { confidenceBin } from "../../convex/lib/classificationResult";
 import { asUser, ensureAuthEnv, makeBackend } from "./harness";
+import { storeFeatures } from "../../convex/model/features";
 import { classifiedPicture, makeTestModel, sampleFeatures, seedActiveVersion, seedVersion, testClasses } from "./fixtures";
 
 beforeAll(ensureAuthEnv);
@@ -56,7 +57,7 @@ describe("analytics over real classifications", () => {
     // A new version re-classifies one picture today: it moves, it is not added.
     vi.setSystemTime(Date.UTC(2026, 10, 3, 18));
     const v2 = await seedActiveVersion(t, makeTestModel({ seed: 2, name: "v2" }));
-    await labeller.client.action(api.imageClassification.retryClassification, { pictureId: made[0].pictureId });
+    await labeller.client.action(api.classifications.retry, { pictureId: made[0].pictureId });
     const after = await analyst.client.query(api.analytics.classDistribution, { from: "2026-11-01", to: "2026-11-03" });
     expect(after.total).toBe(12);
     expect(after.byVersion.map((b) => [b.version.number, b.total])).toEqual([[1, 11], [2, 1]]);
@@ -204,16 +205,28 @@ describe("scale: chart queries read only the counters in range", () => {
     let classTotalInRange = 0;
     for (let d = 0; d < DAYS; d++) {
       await t.run(async (ctx) => {
+        const bucket = day(START + d * DAY_MS);
+        const allVersions = new Map<string, number>();
+        const add = async (versionId: Id<"modelVersions"> | undefined, kind: "class" | "confidence", key: string, count: number) =>
+          ctx.db.insert("analyticsCounts", { period: "day", bucket, ...(versionId === undefined ? {} : { versionId }), kind, key, count });
         for (const { versionId } of versions) {
           for (const label of testClasses) {
             // 1,280 rows of 14 and 160 of 13: 20,000 in all.
             const count = rowIndex++ < 1280 ? 14 : 13;
-            if (day(START + d * DAY_MS) >= from && day(START + d * DAY_MS) <= to) classTotalInRange += count;
-            await ctx.db.insert("dailyCounts", { day: day(START + d * DAY_MS), versionId, kind: "class", key: label, count });
+            if (bucket >= from && bucket <= to) classTotalInRange += count;
+            await add(versionId, "class", label, count);
+            allVersions.set(`class:${label}`, (allVersions.get(`class:${label}`) ?? 0) + count);
           }
           for (let bin = 0; bin < 10; bin++) {
-            await ctx.db.insert("dailyCounts", { day: day(START + d * DAY_MS), versionId, kind: "confidence", key: String(bin), count: 16 + (bin < 6 ? 1 : 0) });
+            const count = 16 + (bin < 6 ? 1 : 0);
+            await add(versionId, "confidence", String(bin), count);
+            allVersions.set(`confidence:${bin}`, (allVersions.get(`confidence:${bin}`) ?? 0) + count);
           }
+        }
+        // The rows for all versions together, as countClassification keeps them.
+        for (const [scope, count] of allVersions) {
+          const [kind, key] = scope.split(":") as ["class" | "confidence", string];
+          await add(undefined, kind, key, count);
         }
       });
     }
@@ -226,9 +239,10 @@ describe("scale: chart queries read only the counters in range", () => {
           const versionId = versions[n % 2].versionId;
           const features = sampleFeatures(n);
           const pictureId = await ctx.db.insert("pictures", { uploaderId, fileName: `${n}.jpg`, contentType: "image/jpeg", storageMode: "none", status: "classified", attempts: 1, labelled: false });
+          const featuresId = await storeFeatures(ctx, features, pictureId);
           await ctx.db.insert("classifications", {
             pictureId, versionId, versionNumber: (n % 2) + 1, probabilities: new Array(CLASSES).fill(1 / CLASSES), labelIndex: n % CLASSES,
-            label: testClasses[n % CLASSES], confidence: 0.5, features, day: day(START + (n % DAYS) * DAY_MS),
+            label: testClasses[n % CLASSES], confidence: 0.5, featuresId, day: day(START + (n % DAYS) * DAY_MS), current: true,
           });
         }
       });
@@ -239,11 +253,12 @@ describe("scale: chart queries read only the counters in range", () => {
   const classRowsInRange = DAYS_IN_RANGE * VERSIONS * CLASSES;
   type ChartQuery = "classDistribution" | "confidenceHistogram" | "timeSeries" | "classDistributionOfOneVersion";
   const budgets: Record<ChartQuery, number> = {
-    // counter rows + caller + the two versions named in byVersion
-    classDistribution: classRowsInRange + 1 + VERSIONS,
-    confidenceHistogram: DAYS_IN_RANGE * VERSIONS * 10 + 1,
-    // counter rows + caller (no audit entries in range)
-    timeSeries: classRowsInRange + 1,
+    // every version's rows (and the all-versions rows beside them in the index) + caller + the two versions named in byVersion
+    classDistribution: classRowsInRange + DAYS_IN_RANGE * CLASSES + 1 + VERSIONS,
+    // the all-versions rows only
+    confidenceHistogram: DAYS_IN_RANGE * 10 + 1,
+    // the all-versions rows + caller (no audit entries in range)
+    timeSeries: DAYS_IN_RANGE * CLASSES + 1,
     // a version filter reads that version's rows only
     classDistributionOfOneVersion: DAYS_IN_RANGE * CLASSES + 1 + 1,
   };
@@ -269,8 +284,14 @@ describe("scale: chart queries read only the counters in range", () => {
     expect(distribution.byVersion).toHaveLength(2);
     const histogram = await largest.analyst.client.query(api.analytics.confidenceHistogram, { from, to });
     expect(histogram.total).toBe(DAYS_IN_RANGE * VERSIONS * (16 * 10 + 6));
+    const series = await largest.analyst.client.query(api.analytics.timeSeries, { from, to });
+    expect(series.series.reduce((sum, entry) => sum + entry.counts.reduce((a, b) => a + b, 0), 0)).toBe(largest.classTotalInRange);
 
-    // Control: the same budget is far too small to look at the classifications themselves.
-    await expect(largest.t.run((ctx) => ctx.db.query("classifications").collect())).rejects.toThrow(/Scanned too many documents/);
+    // Control: the same budget is far too small to count from the classifications themselves (each with its features).
+    await expect(
+      largest.t.run(async (ctx) => {
+        for (const classification of await ctx.db.query("classifications").collect()) await ctx.db.get(classification.featuresId);
+      }),
+    ).rejects.toThrow(/Scanned too many documents/);
   }, 120_000);
 });

@@ -9,6 +9,10 @@ import { encodeWeights, sha256Hex } from "../../convex/lib/weightsBinary";
 import { summarizeModel } from "../../convex/lib/mlpModel";
 import { DEFAULT_CLIP_MODEL_ID, DEFAULT_FEATURE_DIM, type MlpModel } from "../../convex/lib/weightsFormat";
 import { api } from "../../convex/_generated/api";
+import type { MutationCtx } from "../../convex/_generated/server";
+import { storeFeatures } from "../../convex/model/features";
+import { decodeFeatures } from "../../convex/lib/features";
+import { readWeightsChunks, storeWeightsChunks } from "../../convex/model/weights";
 import type { Backend, UserClient } from "./harness";
 import { seededRandom } from "../../tools/seededRandom";
 
@@ -54,7 +58,8 @@ export function makeTestModel(options: TestModelOptions = {}): MlpModel {
 /** A plausible CLIP feature vector: no zeros, all finite. */
 export function sampleFeatures(seed: number, dim = DEFAULT_FEATURE_DIM): number[] {
   const random = seededRandom(seed * 7919 + 13);
-  return Array.from({ length: dim }, () => (random() - 0.5) * 2 + 0.001);
+  // float32 values, as CLIP produces: the server stores and scores features as float32.
+  return Array.from({ length: dim }, () => Math.fround((random() - 0.5) * 2 + 0.001));
 }
 
 export interface StoredVersion {
@@ -83,29 +88,44 @@ export async function seedVersion(t: Backend, model: MlpModel, options: { create
       status: "ready",
       createdBy,
     });
+    await storeWeightsChunks(ctx, versionId, bytes.slice().buffer);
     return { versionId, storageId, number };
   });
 }
 
-/** A version's stored weights file. */
+/** A version's stored weights bytes, as the loader reads them (its chunks). */
 export async function storedWeightsOf(t: Backend, versionId: Id<"modelVersions">): Promise<Uint8Array> {
   // t.run returns Convex values: an ArrayBuffer is one (bytes), a Uint8Array is not.
-  const buffer = await t.run(async (ctx) => {
-    const version = (await ctx.db.get(versionId))!;
-    return (await ctx.storage.get(version.storageId))!.arrayBuffer();
-  });
+  const buffer = await t.run(async (ctx) => (await readWeightsChunks(ctx, versionId))!);
   return new Uint8Array(buffer);
 }
 
 /**
- * Points the version at a newly stored file holding `bytes` (a tampered or a
- * restored copy), keeping its registered sha256 unless one is given.
+ * Replaces the version's stored weights (its file and its chunks) with
+ * `bytes` (a tampered or a restored copy), keeping its registered sha256
+ * unless one is given.
  */
 export async function replaceStoredWeights(t: Backend, versionId: Id<"modelVersions">, bytes: Uint8Array, sha256?: string): Promise<void> {
   await t.run(async (ctx) => {
     const storageId = await ctx.storage.store(new Blob([bytes as Uint8Array<ArrayBuffer>]));
     await ctx.db.patch(versionId, sha256 === undefined ? { storageId } : { storageId, sha256 });
+    await deleteWeightsChunks(ctx, versionId);
+    await storeWeightsChunks(ctx, versionId, bytes.slice().buffer);
   });
+}
+
+/** Deletes a version's stored weights, file and chunks, as an operator could in the Convex dashboard. */
+export async function deleteStoredWeights(t: Backend, versionId: Id<"modelVersions">): Promise<void> {
+  await t.run(async (ctx) => {
+    const version = (await ctx.db.get(versionId))!;
+    await ctx.storage.delete(version.storageId);
+    await deleteWeightsChunks(ctx, versionId);
+  });
+}
+
+async function deleteWeightsChunks(ctx: MutationCtx, versionId: Id<"modelVersions">): Promise<void> {
+  const chunks = await ctx.db.query("weightsChunks").withIndex("by_version_index", (q) => q.eq("versionId", versionId)).collect();
+  for (const chunk of chunks) await ctx.db.delete(chunk._id);
 }
 
 /** A copy with the last byte flipped: it lies inside the last bias, so the file still decodes and only the sha256 tells. */
@@ -144,10 +164,10 @@ export async function storeImage(t: Backend, contentType = "image/jpeg"): Promis
   return t.run((ctx) => ctx.storage.store(new Blob([new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3])], { type: contentType })));
 }
 
-/** A classified, labelled picture inserted directly (no image stored), for labelled-set tests. */
-export async function insertLabelledPicture(t: Backend, uploaderId: Id<"users">, features?: number[]): Promise<Id<"pictures">> {
-  return t.run((ctx) =>
-    ctx.db.insert("pictures", {
+/** A classified, labelled picture inserted directly (no image stored), for labelled-set tests; returns it and its features. */
+export async function insertLabelledPicture(t: Backend, uploaderId: Id<"users">, features: number[] = sampleFeatures(1)): Promise<{ pictureId: Id<"pictures">; featuresId: Id<"features"> }> {
+  return t.run(async (ctx) => {
+    const pictureId = await ctx.db.insert("pictures", {
       uploaderId,
       fileName: "p.jpg",
       contentType: "image/jpeg",
@@ -155,18 +175,46 @@ export async function insertLabelledPicture(t: Backend, uploaderId: Id<"users">,
       status: "classified",
       attempts: 1,
       labelled: true,
-      features,
-    }),
-  );
+    });
+    const featuresId = await storeFeatures(ctx, features, pictureId);
+    await ctx.db.patch(pictureId, { featuresId });
+    return { pictureId, featuresId };
+  });
 }
 
 /** Records a picture (with a stored image) as the client and classifies it with sampleFeatures(seed). */
 export async function classifiedPicture(t: Backend, client: UserClient, seed: number, fileName = `picture-${seed}.jpg`) {
-  const pictureId = await client.mutation(api.imageClassification.recordPicture, {
+  const pictureId = await client.mutation(api.pictures.record, {
     storageId: await storeImage(t),
     fileName,
     contentType: "image/jpeg",
   });
-  const result = await client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(seed) });
+  const result = await client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(seed) });
   return { pictureId, result };
+}
+
+/** The per-version daily counters, shaped as before monthly and all-version rows existed: what most tests check. */
+export async function dayCounters(t: Backend) {
+  const rows = await t.run((ctx) => ctx.db.query("analyticsCounts").collect());
+  return rows
+    .filter((row) => row.period === "day" && row.versionId !== undefined)
+    .map((row) => ({ day: row.bucket, versionId: row.versionId!, kind: row.kind, key: row.key, count: row.count }));
+}
+
+/** Classifications counted in the analytics (per-version daily class counters). */
+export async function countedClassifications(t: Backend): Promise<number> {
+  return (await dayCounters(t)).filter((row) => row.kind === "class").reduce((sum, row) => sum + row.count, 0);
+}
+
+/** A stored feature vector as plain numbers, or undefined when there is none. */
+export async function featuresOf(t: Backend, featuresId: Id<"features"> | undefined): Promise<number[] | undefined> {
+  if (featuresId === undefined) return undefined;
+  const vector = await t.run(async (ctx) => ctx.db.get(featuresId));
+  return vector === null ? undefined : Array.from(decodeFeatures(vector.vector, vector.dim));
+}
+
+/** The features the server holds for a picture (for a retry), as plain numbers. */
+export async function pictureFeaturesOf(t: Backend, pictureId: Id<"pictures">): Promise<number[] | undefined> {
+  const picture = await t.run(async (ctx) => ctx.db.get(pictureId));
+  return featuresOf(t, picture?.featuresId);
 }

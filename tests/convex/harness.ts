@@ -8,7 +8,7 @@ import { withValueLimits } from "./convexLimits";
 import { exportJWK, exportPKCS8, generateKeyPair } from "jose";
 import schema from "../../convex/schema";
 import type { Id } from "../../convex/_generated/dataModel";
-import type { Role } from "../../convex/schema";
+import type { Role } from "../../convex/lib/shapes";
 
 export const modules = import.meta.glob(["../../convex/**/*.*s", "!../../convex/**/*.test.ts"]);
 

@@ -1,9 +1,9 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
 import { api, internal } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
-import { MAX_LABELLED_ITEMS } from "../../convex/labelledSet";
+import { MAX_LABELLED_ITEMS, removePictureItems, upsertPictureItem } from "../../convex/model/labelledSet";
 import { asUser, ensureAuthEnv, makeBackend, type Backend } from "./harness";
-import { activateDirectly, insertLabelledPicture, makeTestModel, sampleFeatures, seedVersion } from "./fixtures";
+import { activateDirectly, classifiedPicture, insertLabelledPicture, makeTestModel, sampleFeatures, seedActiveVersion, seedVersion } from "./fixtures";
 
 beforeAll(ensureAuthEnv);
 beforeEach(() => {
@@ -60,7 +60,7 @@ describe("importing labelled items", () => {
     await expect(attempt).rejects.toThrow(/items\[1\]: Expected 512 CLIP features, got 511/);
     await expect(attempt).rejects.toThrow(/items\[2\]: feature\[7\] is not a finite number \(NaN\)/);
     await expect(attempt).rejects.toThrow(
-      /items\[3\]\.label "zebra" is not a class of the active version 1 'demo-v1' \("cat", "dog"\) nor of any other version/,
+      /items\[3\]\.label \\?"zebra\\?" is not a class of the active version v1 “demo-v1” \(\\?"cat\\?", \\?"dog\\?"\) nor of any other version/,
     );
     await expect(attempt).rejects.toThrow(/items\[4\]: features are all zeros/);
     expect(await t.run((ctx) => ctx.db.query("labelledItems").collect())).toHaveLength(0);
@@ -90,7 +90,7 @@ describe("importing labelled items", () => {
       const counter = (await ctx.db.query("labelledCounts").first())!;
       await ctx.db.patch(counter._id, { count: MAX_LABELLED_ITEMS - 1 });
     });
-    await expect(admin.client.mutation(api.labelledSet.importItems, { name: "set", items: items(["cat", "dog"]) })).rejects.toThrow(
+    await expect(admin.client.mutation(api.labelledSet.importItems, { name: "set", items: items(["cat", "dog"], 50) })).rejects.toThrow(
       new RegExp(`the set holds ${MAX_LABELLED_ITEMS - 1} items and this chunk adds 2; the limit is ${MAX_LABELLED_ITEMS}`),
     );
   });
@@ -105,7 +105,7 @@ describe("importing labelled items", () => {
     const first = await admin.client.mutation(api.labelledSet.importItems, { name: "field-set", items: items(["cat", "dog", "cat"]) });
     expect(first).toMatchObject({ added: 3, importItemCount: 3, labelsUnknownToActive: [] });
     const second = await admin.client.mutation(api.labelledSet.importItems, { name: " field-set ", items: items(["zebra", "dog"], 10) });
-    expect(second).toEqual({ importId: first.importId, added: 2, importItemCount: 5, labelsUnknownToActive: ["zebra"] });
+    expect(second).toEqual({ importId: first.importId, added: 2, duplicates: 0, importItemCount: 5, labelsUnknownToActive: ["zebra"] });
 
     const summary = await admin.client.query(api.labelledSet.summary, {});
     expect(summary.total).toBe(5);
@@ -140,35 +140,68 @@ describe("labeller-confirmed pictures", () => {
   test("a confirmed picture joins the set, a relabel moves it between labels, and removal takes it out", async () => {
     const t = makeBackend();
     const admin = await asUser(t, "admin");
-    const pictureId = await insertLabelledPicture(t, admin.userId);
-    const features = sampleFeatures(42);
-    const itemId = await t.mutation(internal.labelledSet.upsertFromPicture, { pictureId, label: "cat", features });
+    const { pictureId, featuresId } = await insertLabelledPicture(t, admin.userId, sampleFeatures(42));
+    expect(await t.run((ctx) => upsertPictureItem(ctx, pictureId, "cat", featuresId))).toBe("added");
     expect((await admin.client.query(api.labelledSet.summary, {})).labels).toEqual([
       { label: "cat", picture: 1, import: 0, total: 1, knownToActive: false },
     ]);
-    expect(await t.mutation(internal.labelledSet.upsertFromPicture, { pictureId, label: "dog", features })).toBe(itemId);
+    expect(await t.run((ctx) => upsertPictureItem(ctx, pictureId, "dog", featuresId))).toBe("updated");
     const relabelled = await admin.client.query(api.labelledSet.summary, {});
     expect(relabelled.labels.map((entry) => [entry.label, entry.picture])).toEqual([["dog", 1]]);
     expect(await allPages(t)).toEqual([{ label: "dog", pictureId }]);
 
-    await t.mutation(internal.labelledSet.removeFromPicture, { pictureId });
-    await t.mutation(internal.labelledSet.removeFromPicture, { pictureId });
+    await t.run((ctx) => removePictureItems(ctx, pictureId));
+    await t.run((ctx) => removePictureItems(ctx, pictureId));
     expect((await admin.client.query(api.labelledSet.summary, {})).total).toBe(0);
     expect(await t.run((ctx) => ctx.db.query("labelledItems").collect())).toHaveLength(0);
   });
 
-  test("a picture without usable features is refused with the reason", async () => {
+  test("a labeller's confirmation respects the cap: the label is saved, the set does not grow, and the answer says so", async () => {
+    const t = makeBackend();
+    await seedActiveVersion(t, makeTestModel({ seed: 1 }));
+    const admin = await asUser(t, "admin");
+    await admin.client.mutation(api.labelledSet.importItems, { name: "set", items: items(["cat"]) });
+    await t.run(async (ctx) => {
+      const counter = (await ctx.db.query("labelledCounts").first())!;
+      await ctx.db.patch(counter._id, { count: MAX_LABELLED_ITEMS });
+    });
+    const labeller = await asUser(t, "labeller");
+    const { pictureId, result } = await classifiedPicture(t, labeller.client, 5);
+    expect(await labeller.client.mutation(api.labels.set, { pictureId, label: result.label })).toEqual({ verdict: "accepted", labelledSet: "full" });
+    expect(await t.run((ctx) => ctx.db.query("labels").collect())).toHaveLength(1);
+    expect(await t.run((ctx) => ctx.db.query("labelledItems").withIndex("by_picture", (q) => q.eq("pictureId", pictureId)).collect())).toEqual([]);
+  });
+});
+
+describe("duplicates and single items", () => {
+  test("importing the same file twice adds nothing the second time, and says how many were already there", async () => {
     const t = makeBackend();
     const admin = await asUser(t, "admin");
-    const pictureId = await insertLabelledPicture(t, admin.userId);
-    const features = sampleFeatures(1);
-    features[3] = Number.POSITIVE_INFINITY;
-    await expect(t.mutation(internal.labelledSet.upsertFromPicture, { pictureId, label: "cat", features })).rejects.toThrow(
-      /cannot join the labelled set: feature\[3\] is not a finite number \(Infinity\)/,
-    );
-    await expect(t.mutation(internal.labelledSet.upsertFromPicture, { pictureId, label: "cat", features: [] })).rejects.toThrow(
-      /cannot join the labelled set/,
-    );
+    await seedVersion(t, makeTestModel({ seed: 1 }));
+    const file = items(["cat", "dog", "cat"]);
+    expect(await admin.client.mutation(api.labelledSet.importItems, { name: "a", items: file })).toMatchObject({ added: 3, duplicates: 0 });
+    expect(await admin.client.mutation(api.labelledSet.importItems, { name: "a again", items: [...file, file[0]] })).toMatchObject({ added: 0, duplicates: 4 });
+    // The same features under another label are another item.
+    expect(await admin.client.mutation(api.labelledSet.importItems, { name: "b", items: [{ ...file[0], label: "dog" }] })).toMatchObject({ added: 1, duplicates: 0 });
+    expect((await admin.client.query(api.labelledSet.summary, {})).total).toBe(4);
+  });
+
+  test("an admin lists the items (newest first, with where each came from) and removes one", async () => {
+    const t = makeBackend();
+    const admin = await asUser(t, "admin");
+    await seedVersion(t, makeTestModel({ seed: 1 }));
+    await admin.client.mutation(api.labelledSet.importItems, { name: "field", items: items(["cat", "dog"]) });
+    const listed = await admin.client.query(api.labelledSet.items, { paginationOpts: { numItems: 10, cursor: null } });
+    expect(listed.page.map((item) => [item.label, item.source, item.importName])).toEqual([
+      ["dog", "import", "field"],
+      ["cat", "import", "field"],
+    ]);
+    await admin.client.mutation(api.labelledSet.removeItem, { itemId: listed.page[0]._id });
+    const summary = await admin.client.query(api.labelledSet.summary, {});
+    expect(summary.labels.map((entry) => [entry.label, entry.total])).toEqual([["cat", 1]]);
+    expect(summary.imports[0].itemCount).toBe(1);
+    expect(await t.run((ctx) => ctx.db.query("features").collect())).toHaveLength(1);
+    await expect(admin.client.mutation(api.labelledSet.removeItem, { itemId: listed.page[0]._id })).rejects.toThrow(/it may already have been removed/);
   });
 });
 
@@ -177,8 +210,8 @@ describe("removing imports", () => {
     const t = makeBackend();
     const admin = await asUser(t, "admin");
     await seedVersion(t, makeTestModel({ seed: 1 }));
-    const pictureId = await insertLabelledPicture(t, admin.userId);
-    await t.mutation(internal.labelledSet.upsertFromPicture, { pictureId, label: "bird", features: sampleFeatures(99) });
+    const { pictureId, featuresId } = await insertLabelledPicture(t, admin.userId, sampleFeatures(99));
+    await t.run((ctx) => upsertPictureItem(ctx, pictureId, "bird", featuresId));
     const kept = await admin.client.mutation(api.labelledSet.importItems, { name: "kept", items: items(["cat", "dog"]) });
     const dropped = await admin.client.mutation(api.labelledSet.importItems, { name: "dropped", items: items(["cat", "cat", "cow", "cow", "car"], 20) });
     expect((await allPages(t)).length).toBe(8);
@@ -202,8 +235,8 @@ describe("removing imports", () => {
     const t = makeBackend();
     const admin = await asUser(t, "admin");
     await seedVersion(t, makeTestModel({ seed: 1 }));
-    const pictureId = await insertLabelledPicture(t, admin.userId);
-    await t.mutation(internal.labelledSet.upsertFromPicture, { pictureId, label: "bird", features: sampleFeatures(99) });
+    const { pictureId, featuresId } = await insertLabelledPicture(t, admin.userId, sampleFeatures(99));
+    await t.run((ctx) => upsertPictureItem(ctx, pictureId, "bird", featuresId));
     await admin.client.mutation(api.labelledSet.importItems, { name: "a", items: items(["cat"]) });
     await admin.client.mutation(api.labelledSet.importItems, { name: "b", items: items(["dog", "dog"]) });
     expect(await admin.client.mutation(api.labelledSet.clear, {})).toEqual({ removedImports: 2 });

@@ -5,7 +5,8 @@ import { encodeWeights } from "../../convex/lib/weightsBinary";
 import { mlpForward } from "../../convex/lib/mlpForward";
 import type { MlpModel } from "../../convex/lib/weightsFormat";
 import { asUser, ensureAuthEnv, makeBackend, publicFunctionNames, type Backend, type UserClient } from "./harness";
-import { insertLabelledPicture, makeTestModel, replaceStoredWeights, sampleFeatures, storedWeightsOf, withLastByteFlipped } from "./fixtures";
+import { deleteStoredWeights, insertLabelledPicture, makeTestModel, replaceStoredWeights, sampleFeatures, storedWeightsOf, testClasses, withLastByteFlipped } from "./fixtures";
+import { upsertPictureItem } from "../../convex/model/labelledSet";
 
 beforeAll(ensureAuthEnv);
 beforeEach(() => {
@@ -21,7 +22,7 @@ async function storeBytes(t: Backend, bytes: Uint8Array) {
 
 async function register(t: Backend, client: UserClient, model: MlpModel, name = model.name, notes = "") {
   const storageId = await storeBytes(t, encodeWeights(model));
-  return client.action(api.models.registerVersion, { storageId, name, notes });
+  return client.action(api.models.register, { storageId, name, notes });
 }
 
 async function storedFileCount(t: Backend) {
@@ -60,7 +61,7 @@ describe("registering versions", () => {
     const registered = await register(t, admin.client, model, "  demo-v1  ", "first cut");
     expect(registered).toMatchObject({ number: 1, name: "demo-v1" });
 
-    const [listed] = await admin.client.query(api.models.listVersions, {});
+    const [listed] = await admin.client.query(api.models.list, {});
     expect(listed).toMatchObject({
       number: 1,
       name: "demo-v1",
@@ -78,7 +79,7 @@ describe("registering versions", () => {
     expect(await auditActions(t)).toEqual(["importVersion"]);
 
     await t.finishAllScheduledFunctions(vi.runAllTimers);
-    const afterMetrics = await admin.client.query(api.models.getVersion, { versionId: registered.versionId });
+    const afterMetrics = await admin.client.query(api.models.get, { versionId: registered.versionId });
     expect(afterMetrics?.metrics).toMatchObject({ itemCount: 0, accuracy: null, macroF1: null, ece: null });
 
     const second = await register(t, admin.client, makeTestModel({ seed: 2 }), "demo-v2");
@@ -90,13 +91,13 @@ describe("registering versions", () => {
     const admin = await asUser(t, "admin");
     const model = makeTestModel({ seed: 1 });
     const first = await register(t, admin.client, model, "demo-v1");
-    await expect(register(t, admin.client, model, "again")).rejects.toThrow(/identical to version 1 'demo-v1'/);
+    await expect(register(t, admin.client, model, "again")).rejects.toThrow(/identical to v1 “demo-v1”/);
     expect(await storedFileCount(t)).toBe(1);
 
     // Registering the very same storage id twice must not delete version 1's file.
     const storageId = await t.run(async (ctx) => (await ctx.db.get(first.versionId))!.storageId);
-    await expect(admin.client.action(api.models.registerVersion, { storageId, name: "same file", notes: "" })).rejects.toThrow(
-      /identical to version 1 'demo-v1'/,
+    await expect(admin.client.action(api.models.register, { storageId, name: "same file", notes: "" })).rejects.toThrow(
+      /identical to v1 “demo-v1”/,
     );
     expect(await t.run(async (ctx) => (await ctx.storage.get(storageId)) !== null)).toBe(true);
     expect(await t.run((ctx) => ctx.db.query("modelVersions").collect())).toHaveLength(1);
@@ -113,7 +114,7 @@ describe("registering versions", () => {
     const outcomes = await Promise.allSettled([register(t, alice.client, same, "twin-a"), register(t, bob.client, same, "twin-b")]);
     expect(outcomes.filter((outcome) => outcome.status === "fulfilled")).toHaveLength(1);
     const rejected = outcomes.find((outcome) => outcome.status === "rejected") as PromiseRejectedResult;
-    expect(String(rejected.reason)).toMatch(/identical to version 4 'twin-[ab]'/);
+    expect(String(rejected.reason)).toMatch(/identical to v4 “twin-[ab]”/);
     expect(await storedFileCount(t)).toBe(4);
   });
 
@@ -128,7 +129,7 @@ describe("registering versions", () => {
     ];
     for (const [bytes, message] of cases) {
       const storageId = await storeBytes(t, bytes);
-      await expect(admin.client.action(api.models.registerVersion, { storageId, name: "broken", notes: "" })).rejects.toThrow(message);
+      await expect(admin.client.action(api.models.register, { storageId, name: "broken", notes: "" })).rejects.toThrow(message);
       expect(await t.run(async (ctx) => (await ctx.storage.get(storageId)) !== null)).toBe(false);
     }
     expect(await t.run((ctx) => ctx.db.query("modelVersions").collect())).toHaveLength(0);
@@ -177,7 +178,7 @@ describe("registering versions", () => {
       });
       return id;
     });
-    await expect(admin.client.action(api.models.registerVersion, { storageId, name: "oops", notes: "" })).rejects.toThrow(/too short/);
+    await expect(admin.client.action(api.models.register, { storageId, name: "oops", notes: "" })).rejects.toThrow(/too short/);
     expect(await t.run(async (ctx) => (await ctx.storage.get(storageId)) !== null)).toBe(true);
   });
 
@@ -186,7 +187,7 @@ describe("registering versions", () => {
     const admin = await asUser(t, "admin");
     const storageId = await storeBytes(t, encodeWeights(makeTestModel()));
     await t.run((ctx) => ctx.storage.delete(storageId));
-    await expect(admin.client.action(api.models.registerVersion, { storageId, name: "gone", notes: "" })).rejects.toThrow(
+    await expect(admin.client.action(api.models.register, { storageId, name: "gone", notes: "" })).rejects.toThrow(
       /gone from storage. Upload the weights again/,
     );
   });
@@ -199,31 +200,31 @@ describe("activation, rollback and archiving", () => {
     const v1 = await register(t, admin.client, makeTestModel({ seed: 1 }), "demo-v1");
     const v2 = await register(t, admin.client, makeTestModel({ seed: 2 }), "demo-v2");
 
-    await expect(admin.client.mutation(api.models.rollback, { reason: "nothing yet" })).rejects.toThrow(/No version is active/);
-    const first = await admin.client.action(api.models.activateVersion, { versionId: v1.versionId, reason: "launch" });
+    await expect(admin.client.mutation(api.deployment.rollback, { reason: "nothing yet" })).rejects.toThrow(/No version is active/);
+    const first = await admin.client.action(api.deployment.activate, { versionId: v1.versionId, reason: "launch" });
     expect(first).toMatchObject({ version: { number: 1, name: "demo-v1" }, gate: null });
-    await expect(admin.client.mutation(api.models.rollback, { reason: "too early" })).rejects.toThrow(
-      /Nothing to roll back to: version 1 'demo-v1' is the only version that has been active/,
+    await expect(admin.client.mutation(api.deployment.rollback, { reason: "too early" })).rejects.toThrow(
+      /Nothing to roll back to: v1 “demo-v1” is the only version that has been active/,
     );
-    await expect(admin.client.action(api.models.activateVersion, { versionId: v1.versionId, reason: "again" })).rejects.toThrow(
-      /version 1 'demo-v1' is already active/,
+    await expect(admin.client.action(api.deployment.activate, { versionId: v1.versionId, reason: "again" })).rejects.toThrow(
+      /v1 “demo-v1” is already active/,
     );
     // An empty labelled set: the gate has nothing to judge and does not apply.
-    const second = await admin.client.action(api.models.activateVersion, { versionId: v2.versionId, reason: "try v2" });
+    const second = await admin.client.action(api.deployment.activate, { versionId: v2.versionId, reason: "try v2" });
     expect(second.gate).toBeNull();
     expect(await activeVersionId(t)).toBe(v2.versionId);
-    const listed = await admin.client.query(api.models.listVersions, {});
+    const listed = await admin.client.query(api.models.list, {});
     expect(listed.map((v) => [v.number, v.isActive, v.isRollbackTarget])).toEqual([
       [2, true, false],
       [1, false, true],
     ]);
     expect(listed[0].metrics).toMatchObject({ itemCount: 0 });
 
-    const rolledBack = await admin.client.mutation(api.models.rollback, { reason: "v2 misbehaves" });
+    const rolledBack = await admin.client.mutation(api.deployment.rollback, { reason: "v2 misbehaves" });
     expect(rolledBack).toMatchObject({ from: { number: 2 }, to: { number: 1 } });
     expect(await activeVersionId(t)).toBe(v1.versionId);
 
-    const timeline = await admin.client.query(api.models.timeline, {});
+    const timeline = await admin.client.query(api.deployment.timeline, {});
     expect(timeline.map((e) => [e.action, e.from?.number ?? null, e.to?.number ?? null, e.reason])).toEqual([
       ["rollback", 2, 1, "v2 misbehaves"],
       ["activateVersion", 1, 2, "try v2"],
@@ -234,7 +235,7 @@ describe("activation, rollback and archiving", () => {
     expect(timeline.every((e) => e.actorEmail === "alice@example.com")).toBe(true);
     expect(timeline[1].to).toEqual({ versionId: v2.versionId, number: 2, name: "demo-v2" });
     expect(timeline[1].metrics).toMatchObject({ itemCount: 0 });
-    expect(await admin.client.query(api.models.timeline, { limit: 2 })).toHaveLength(2);
+    expect(await admin.client.query(api.deployment.timeline, { limit: 2 })).toHaveLength(2);
   });
 
   test("a rollback that names the active version it expected is refused once someone else moved the pointer", async () => {
@@ -242,12 +243,12 @@ describe("activation, rollback and archiving", () => {
     const admin = await asUser(t, "admin");
     const v1 = await register(t, admin.client, makeTestModel({ seed: 1 }), "demo-v1");
     const v2 = await register(t, admin.client, makeTestModel({ seed: 2 }), "demo-v2");
-    await admin.client.action(api.models.activateVersion, { versionId: v1.versionId, reason: "launch" });
-    await admin.client.action(api.models.activateVersion, { versionId: v2.versionId, reason: "next" });
+    await admin.client.action(api.deployment.activate, { versionId: v1.versionId, reason: "launch" });
+    await admin.client.action(api.deployment.activate, { versionId: v2.versionId, reason: "next" });
     await expect(
-      admin.client.mutation(api.models.rollback, { reason: "stale", expectedActiveVersionId: v1.versionId }),
+      admin.client.mutation(api.deployment.rollback, { reason: "stale", expectedActiveVersionId: v1.versionId }),
     ).rejects.toThrow(/active version changed while you were deciding: reload and try again/);
-    await admin.client.mutation(api.models.rollback, { reason: "fresh", expectedActiveVersionId: v2.versionId });
+    await admin.client.mutation(api.deployment.rollback, { reason: "fresh", expectedActiveVersionId: v2.versionId });
     expect(await activeVersionId(t)).toBe(v1.versionId);
   });
 
@@ -256,15 +257,15 @@ describe("activation, rollback and archiving", () => {
     const admin = await asUser(t, "admin");
     const v1 = await register(t, admin.client, makeTestModel({ seed: 1 }), "demo-v1");
     const v2 = await register(t, admin.client, makeTestModel({ seed: 2 }), "demo-v2");
-    await admin.client.action(api.models.activateVersion, { versionId: v1.versionId, reason: "launch" });
+    await admin.client.action(api.deployment.activate, { versionId: v1.versionId, reason: "launch" });
     const metrics = { accuracy: null, macroF1: null, ece: null, itemCount: 0, computedAt: 0 };
     const commit = { versionId: v2.versionId, actorId: admin.userId, reason: "next", metrics, gateOverride: null };
-    await expect(t.mutation(internal.models.commitActivation, { ...commit, expectedActiveVersionId: null })).rejects.toThrow(
+    await expect(t.mutation(internal.deployment.commitActivation, { ...commit, expectedActiveVersionId: null })).rejects.toThrow(
       /The active version changed while you were deciding: reload and try again/,
     );
-    await admin.client.mutation(api.models.archiveVersion, { versionId: v2.versionId, reason: "withdrawn" });
-    await expect(t.mutation(internal.models.commitActivation, { ...commit, expectedActiveVersionId: v1.versionId })).rejects.toThrow(
-      /version 2 'demo-v2' is archived and cannot be activated/,
+    await admin.client.mutation(api.models.archive, { versionId: v2.versionId, reason: "withdrawn" });
+    await expect(t.mutation(internal.deployment.commitActivation, { ...commit, expectedActiveVersionId: v1.versionId })).rejects.toThrow(
+      /v2 “demo-v2” is archived and cannot be activated/,
     );
     expect(await activeVersionId(t)).toBe(v1.versionId);
     expect(await auditActions(t)).toEqual(["importVersion", "importVersion", "activateVersion", "archiveVersion"]);
@@ -275,25 +276,25 @@ describe("activation, rollback and archiving", () => {
     const admin = await asUser(t, "admin");
     const v1 = await register(t, admin.client, makeTestModel({ seed: 1 }), "demo-v1");
     const v2 = await register(t, admin.client, makeTestModel({ seed: 2 }), "demo-v2");
-    await admin.client.action(api.models.activateVersion, { versionId: v1.versionId, reason: "launch" });
-    await expect(admin.client.mutation(api.models.archiveVersion, { versionId: v1.versionId, reason: "old" })).rejects.toThrow(
-      /version 1 'demo-v1' is active and cannot be archived/,
+    await admin.client.action(api.deployment.activate, { versionId: v1.versionId, reason: "launch" });
+    await expect(admin.client.mutation(api.models.archive, { versionId: v1.versionId, reason: "old" })).rejects.toThrow(
+      /v1 “demo-v1” is active and cannot be archived/,
     );
-    await admin.client.action(api.models.activateVersion, { versionId: v2.versionId, reason: "next" });
-    await admin.client.mutation(api.models.archiveVersion, { versionId: v1.versionId, reason: "superseded" });
-    await expect(admin.client.mutation(api.models.archiveVersion, { versionId: v1.versionId, reason: "twice" })).rejects.toThrow(
+    await admin.client.action(api.deployment.activate, { versionId: v2.versionId, reason: "next" });
+    await admin.client.mutation(api.models.archive, { versionId: v1.versionId, reason: "superseded" });
+    await expect(admin.client.mutation(api.models.archive, { versionId: v1.versionId, reason: "twice" })).rejects.toThrow(
       /already archived/,
     );
-    await expect(admin.client.mutation(api.models.rollback, { reason: "back" })).rejects.toThrow(
-      /Cannot roll back: the previous version 1 'demo-v1' is archived/,
+    await expect(admin.client.mutation(api.deployment.rollback, { reason: "back" })).rejects.toThrow(
+      /Cannot roll back: the previous version, v1 “demo-v1”, is archived/,
     );
-    await expect(admin.client.action(api.models.activateVersion, { versionId: v1.versionId, reason: "back" })).rejects.toThrow(
-      /version 1 'demo-v1' is archived and cannot be activated/,
+    await expect(admin.client.action(api.deployment.activate, { versionId: v1.versionId, reason: "back" })).rejects.toThrow(
+      /v1 “demo-v1” is archived and cannot be activated/,
     );
     expect(await activeVersionId(t)).toBe(v2.versionId);
-    const archived = await admin.client.query(api.models.getVersion, { versionId: v1.versionId });
+    const archived = await admin.client.query(api.models.get, { versionId: v1.versionId });
     expect(archived?.status).toBe("archived");
-    const timeline = await admin.client.query(api.models.timeline, {});
+    const timeline = await admin.client.query(api.deployment.timeline, {});
     expect(timeline[0]).toMatchObject({ action: "archiveVersion", reason: "superseded", to: { number: 1 } });
   });
 
@@ -303,19 +304,19 @@ describe("activation, rollback and archiving", () => {
     const v1 = await register(t, admin.client, makeTestModel({ seed: 1 }), "demo-v1");
     const v2 = await register(t, admin.client, makeTestModel({ seed: 2 }), "demo-v2");
     const long = "r".repeat(501);
-    await expect(admin.client.action(api.models.activateVersion, { versionId: v1.versionId, reason: long })).rejects.toThrow(
+    await expect(admin.client.action(api.deployment.activate, { versionId: v1.versionId, reason: long })).rejects.toThrow(
       /reason is 501 characters; the limit is 500/,
     );
-    await expect(admin.client.action(api.models.activateVersion, { versionId: v1.versionId, reason: " " })).rejects.toThrow(/reason is required/);
+    await expect(admin.client.action(api.deployment.activate, { versionId: v1.versionId, reason: " " })).rejects.toThrow(/reason is required/);
     await expect(
-      admin.client.action(api.models.activateVersion, { versionId: v1.versionId, reason: "ok", overrideReason: long }),
+      admin.client.action(api.deployment.activate, { versionId: v1.versionId, reason: "ok", overrideReason: long }),
     ).rejects.toThrow(/overrideReason is 501 characters; the limit is 500/);
-    await admin.client.action(api.models.activateVersion, { versionId: v1.versionId, reason: "r".repeat(500) });
-    await expect(admin.client.mutation(api.models.archiveVersion, { versionId: v2.versionId, reason: long })).rejects.toThrow(
+    await admin.client.action(api.deployment.activate, { versionId: v1.versionId, reason: "r".repeat(500) });
+    await expect(admin.client.mutation(api.models.archive, { versionId: v2.versionId, reason: long })).rejects.toThrow(
       /reason is 501 characters; the limit is 500/,
     );
-    await admin.client.action(api.models.activateVersion, { versionId: v2.versionId, reason: "next" });
-    await expect(admin.client.mutation(api.models.rollback, { reason: long })).rejects.toThrow(/reason is 501 characters; the limit is 500/);
+    await admin.client.action(api.deployment.activate, { versionId: v2.versionId, reason: "next" });
+    await expect(admin.client.mutation(api.deployment.rollback, { reason: long })).rejects.toThrow(/reason is 501 characters; the limit is 500/);
     expect(await activeVersionId(t)).toBe(v2.versionId);
   });
 
@@ -326,15 +327,15 @@ describe("activation, rollback and archiving", () => {
     const otherClip = makeTestModel({ seed: 6 });
     otherClip.input = { ...otherClip.input, clipModel: "openai/clip-vit-large-patch14" };
     const large = await register(t, admin.client, otherClip, "large-clip");
-    await expect(admin.client.action(api.models.activateVersion, { versionId: small.versionId, reason: "try" })).rejects.toThrow(
-      /version 1 'dim-256' does not match the clients' features: it takes 256 features but clients produce 512/,
+    await expect(admin.client.action(api.deployment.activate, { versionId: small.versionId, reason: "try" })).rejects.toThrow(
+      /v1 “dim-256” does not match the clients' features: it takes 256 features but clients produce 512/,
     );
-    await expect(admin.client.action(api.models.activateVersion, { versionId: large.versionId, reason: "try" })).rejects.toThrow(
+    await expect(admin.client.action(api.deployment.activate, { versionId: large.versionId, reason: "try" })).rejects.toThrow(
       /trained on features from "openai\/clip-vit-large-patch14" but clients use "Xenova\/clip-vit-base-patch32"/,
     );
     expect(await activeVersionId(t)).toBeNull();
     await admin.client.mutation(api.settings.update, { featureDim: 256 });
-    await admin.client.action(api.models.activateVersion, { versionId: small.versionId, reason: "clients moved to 256" });
+    await admin.client.action(api.deployment.activate, { versionId: small.versionId, reason: "clients moved to 256" });
     expect(await activeVersionId(t)).toBe(small.versionId);
   });
 
@@ -344,14 +345,14 @@ describe("activation, rollback and archiving", () => {
     const bob = await asUser(t, "admin", "bob@example.com");
     const versions = [];
     for (let seed = 1; seed <= 4; seed += 1) versions.push(await register(t, alice.client, makeTestModel({ seed }), `v${seed}`));
-    await alice.client.action(api.models.activateVersion, { versionId: versions[0].versionId, reason: "launch" });
-    await bob.client.action(api.models.activateVersion, { versionId: versions[1].versionId, reason: "v2" });
+    await alice.client.action(api.deployment.activate, { versionId: versions[0].versionId, reason: "launch" });
+    await bob.client.action(api.deployment.activate, { versionId: versions[1].versionId, reason: "v2" });
 
     const outcomes = await Promise.allSettled([
-      alice.client.action(api.models.activateVersion, { versionId: versions[2].versionId, reason: "alice: v3" }),
-      bob.client.action(api.models.activateVersion, { versionId: versions[3].versionId, reason: "bob: v4" }),
-      alice.client.mutation(api.models.rollback, { reason: "alice: back" }),
-      bob.client.mutation(api.models.rollback, { reason: "bob: back" }),
+      alice.client.action(api.deployment.activate, { versionId: versions[2].versionId, reason: "alice: v3" }),
+      bob.client.action(api.deployment.activate, { versionId: versions[3].versionId, reason: "bob: v4" }),
+      alice.client.mutation(api.deployment.rollback, { reason: "alice: back" }),
+      bob.client.mutation(api.deployment.rollback, { reason: "bob: back" }),
     ]);
     for (const outcome of outcomes) {
       if (outcome.status === "rejected") {
@@ -392,7 +393,7 @@ describe("the promotion gate", () => {
     const admin = await asUser(t, "admin", "alice@example.com");
     const teacher = makeTestModel({ seed: 1, name: "teacher" });
     const v1 = await register(t, admin.client, teacher, "teacher");
-    await admin.client.action(api.models.activateVersion, { versionId: v1.versionId, reason: "launch" });
+    await admin.client.action(api.deployment.activate, { versionId: v1.versionId, reason: "launch" });
     await importSetLabelledBy(admin.client, teacher, 40);
     return { t, admin, teacher, v1 };
   }
@@ -400,8 +401,8 @@ describe("the promotion gate", () => {
   test("a worse candidate is blocked with the reasons and the pointer stays", async () => {
     const { t, admin, v1 } = await gatedSetup();
     const worse = await register(t, admin.client, makeTestModel({ seed: 99 }), "random");
-    await expect(admin.client.action(api.models.activateVersion, { versionId: worse.versionId, reason: "yolo" })).rejects.toThrow(
-      /Activation blocked by the promotion gate: version 2 'random' is worse than the active version 1 'teacher' on the labelled set \(40 items\): accuracy .* below the active version's 1 \(allowed drop 0.01\).*To activate anyway, give an override reason/,
+    await expect(admin.client.action(api.deployment.activate, { versionId: worse.versionId, reason: "yolo" })).rejects.toThrow(
+      /Activation blocked by the promotion gate: v2 “random” against the active v1 “teacher” on 40 labelled items: accuracy .* below the active version's 1 \(allowed drop 0.01\).*To activate anyway, give an override reason/,
     );
     expect(await activeVersionId(t)).toBe(v1.versionId);
     expect(await auditActions(t)).not.toContain("gateOverride");
@@ -410,7 +411,7 @@ describe("the promotion gate", () => {
   test("an override with a reason activates it and is audited separately", async () => {
     const { t, admin, v1 } = await gatedSetup();
     const worse = await register(t, admin.client, makeTestModel({ seed: 99 }), "random");
-    const result = await admin.client.action(api.models.activateVersion, {
+    const result = await admin.client.action(api.deployment.activate, {
       versionId: worse.versionId,
       reason: "shadow test in production",
       overrideReason: "the labelled set predates the new camera",
@@ -418,7 +419,7 @@ describe("the promotion gate", () => {
     expect(result.gate).toMatchObject({ allowed: false, overridden: true, itemCount: 40 });
     expect(result.gate!.reasons[0]).toMatch(/^accuracy/);
     expect(await activeVersionId(t)).toBe(worse.versionId);
-    const timeline = await admin.client.query(api.models.timeline, {});
+    const timeline = await admin.client.query(api.deployment.timeline, {});
     const override = timeline.find((entry) => entry.action === "gateOverride")!;
     expect(override).toMatchObject({
       reason: "the labelled set predates the new camera",
@@ -431,14 +432,14 @@ describe("the promotion gate", () => {
     expect(activation.reason).toBe("shadow test in production");
     expect(activation.metrics?.itemCount).toBe(40);
     expect(activation.metrics?.accuracy).toBeLessThan(0.9);
-    const stored = await admin.client.query(api.models.getVersion, { versionId: worse.versionId });
+    const stored = await admin.client.query(api.models.get, { versionId: worse.versionId });
     expect(stored?.metrics).toEqual(activation.metrics);
   });
 
   test("a candidate as good as the active one passes, and an unneeded override is not audited", async () => {
     const { t, admin, teacher } = await gatedSetup();
     const twin = await register(t, admin.client, nudged(teacher, "teacher-twin"), "teacher-twin");
-    const result = await admin.client.action(api.models.activateVersion, { versionId: twin.versionId, reason: "retrained", overrideReason: "just in case" });
+    const result = await admin.client.action(api.deployment.activate, { versionId: twin.versionId, reason: "retrained", overrideReason: "just in case" });
     expect(result.gate).toEqual({ allowed: true, reasons: [], overridden: false, itemCount: 40 });
     expect(await activeVersionId(t)).toBe(twin.versionId);
     expect(await auditActions(t)).not.toContain("gateOverride");
@@ -447,11 +448,11 @@ describe("the promotion gate", () => {
   test("stricter thresholds from settings apply", async () => {
     const { t, admin, teacher } = await gatedSetup();
     const twin = await register(t, admin.client, nudged(teacher, "twin"), "twin");
-    const comparison = await admin.client.action(api.models.compareVersions, { candidateId: twin.versionId });
+    const comparison = await admin.client.action(api.evaluation.compare, { candidateId: twin.versionId });
     expect(comparison.gate.allowed).toBe(true);
     expect(comparison.gate.thresholds).toEqual({ maxAccuracyDrop: 0.01, minPerClassRecall: 0.5, maxPerClassRecallDrop: 0.05 });
     await admin.client.mutation(api.settings.update, { promotion: { maxAccuracyDrop: 0 } });
-    const again = await admin.client.action(api.models.compareVersions, { candidateId: twin.versionId });
+    const again = await admin.client.action(api.evaluation.compare, { candidateId: twin.versionId });
     expect(again.gate.thresholds.maxAccuracyDrop).toBe(0);
   });
 });
@@ -464,7 +465,7 @@ describe("comparing versions", () => {
     const v1 = await register(t, admin.client, teacher, "teacher");
     const other = makeTestModel({ seed: 7 });
     const v2 = await register(t, admin.client, other, "other");
-    await expect(admin.client.action(api.models.compareVersions, { candidateId: v2.versionId })).rejects.toThrow(
+    await expect(admin.client.action(api.evaluation.compare, { candidateId: v2.versionId })).rejects.toThrow(
       /No version is active to compare against: choose a baseline version/,
     );
     await importSetLabelledBy(admin.client, teacher, 30);
@@ -472,10 +473,10 @@ describe("comparing versions", () => {
     let seed = 5000;
     while (mlpForward(teacher, sampleFeatures(seed)).label === mlpForward(other, sampleFeatures(seed)).label) seed += 1;
     const features = sampleFeatures(seed);
-    const pictureId = await insertLabelledPicture(t, admin.userId, features);
-    await t.mutation(internal.labelledSet.upsertFromPicture, { pictureId, label: mlpForward(teacher, features).label, features });
+    const { pictureId, featuresId } = await insertLabelledPicture(t, admin.userId, features);
+    await t.run((ctx) => upsertPictureItem(ctx, pictureId, mlpForward(teacher, features).label, featuresId));
 
-    const report = await admin.client.action(api.models.compareVersions, { candidateId: v2.versionId, baselineId: v1.versionId });
+    const report = await admin.client.action(api.evaluation.compare, { candidateId: v2.versionId, baselineId: v1.versionId });
     expect(report.baseline).toEqual({ versionId: v1.versionId, number: 1, name: "teacher" });
     expect(report.candidate).toEqual({ versionId: v2.versionId, number: 2, name: "other" });
     expect(report.itemCount).toBe(31);
@@ -498,8 +499,8 @@ describe("comparing versions", () => {
     expect(report.gate.reasons.some((reason) => reason.startsWith("accuracy"))).toBe(true);
 
     // Baseline defaults to the active version.
-    await admin.client.action(api.models.activateVersion, { versionId: v1.versionId, reason: "launch" });
-    const byDefault = await admin.client.action(api.models.compareVersions, { candidateId: v2.versionId });
+    await admin.client.action(api.deployment.activate, { versionId: v1.versionId, reason: "launch" });
+    const byDefault = await admin.client.action(api.evaluation.compare, { candidateId: v2.versionId });
     expect(byDefault.baseline.versionId).toBe(v1.versionId);
     expect(byDefault.candidateReport).toEqual(report.candidateReport);
   });
@@ -509,8 +510,8 @@ describe("comparing versions", () => {
     const admin = await asUser(t, "admin");
     const v1 = await register(t, admin.client, makeTestModel({ seed: 1 }), "512");
     const v2 = await register(t, admin.client, makeTestModel({ seed: 2, dim: 256 }), "256");
-    await expect(admin.client.action(api.models.compareVersions, { candidateId: v2.versionId, baselineId: v1.versionId })).rejects.toThrow(
-      /version 2 '256' takes 256 features but version 1 '512' takes 512: they cannot be compared/,
+    await expect(admin.client.action(api.evaluation.compare, { candidateId: v2.versionId, baselineId: v1.versionId })).rejects.toThrow(
+      /v2 “256” takes 256 features but v1 “512” takes 512: they cannot be compared/,
     );
   });
 });
@@ -522,7 +523,7 @@ describe("integrity of stored weights", () => {
     const admin = await asUser(t, "admin");
     const teacher = makeTestModel({ seed: 1, name: "teacher" });
     const v1 = await register(t, admin.client, teacher, "teacher");
-    await admin.client.action(api.models.activateVersion, { versionId: v1.versionId, reason: "launch" });
+    await admin.client.action(api.deployment.activate, { versionId: v1.versionId, reason: "launch" });
     await importSetLabelledBy(admin.client, teacher, 10);
     const v2 = await register(t, admin.client, nudged(teacher, "twin"), "twin");
     return { t, admin, v1, v2 };
@@ -531,23 +532,23 @@ describe("integrity of stored weights", () => {
   test("a weights file with one flipped byte fails its registered sha256 in metrics, compare and the promotion gate", async () => {
     const { t, admin, v1, v2 } = await twinSetup();
     await t.finishAllScheduledFunctions(vi.runAllTimers);
-    const storedMetrics = (await admin.client.query(api.models.getVersion, { versionId: v2.versionId }))?.metrics;
+    const storedMetrics = (await admin.client.query(api.models.get, { versionId: v2.versionId }))?.metrics;
     expect(storedMetrics?.itemCount).toBe(10);
 
     const twinBytes = await storedWeightsOf(t, v2.versionId);
     await replaceStoredWeights(t, v2.versionId, withLastByteFlipped(twinBytes));
-    const refusal = "The weights file of version 2 (twin) does not match its registered sha256: an admin must re-import it or activate another version.";
-    await expect(admin.client.action(api.models.compareVersions, { candidateId: v2.versionId })).rejects.toThrow(refusal);
-    await expect(admin.client.action(api.models.activateVersion, { versionId: v2.versionId, reason: "retrained" })).rejects.toThrow(refusal);
+    const refusal = "the weights of v2 “twin” do not match their registered sha256: an admin must re-import it or activate another version";
+    await expect(admin.client.action(api.evaluation.compare, { candidateId: v2.versionId })).rejects.toThrow(refusal);
+    await expect(admin.client.action(api.deployment.activate, { versionId: v2.versionId, reason: "retrained" })).rejects.toThrow(refusal);
     expect(await activeVersionId(t)).toBe(v1.versionId);
-    await expect(t.action(internal.models.computeMetrics, { versionId: v2.versionId })).rejects.toThrow(refusal);
-    expect((await admin.client.query(api.models.getVersion, { versionId: v2.versionId }))?.metrics).toEqual(storedMetrics);
+    await expect(t.action(internal.evaluation.computeMetrics, { versionId: v2.versionId })).rejects.toThrow(refusal);
+    expect((await admin.client.query(api.models.get, { versionId: v2.versionId }))?.metrics).toEqual(storedMetrics);
 
     // The baseline is checked too: a tampered active version fails the comparison, naming it.
     await replaceStoredWeights(t, v2.versionId, twinBytes);
     await replaceStoredWeights(t, v1.versionId, withLastByteFlipped(await storedWeightsOf(t, v1.versionId)));
-    await expect(admin.client.action(api.models.compareVersions, { candidateId: v2.versionId })).rejects.toThrow(
-      "The weights file of version 1 (teacher) does not match its registered sha256",
+    await expect(admin.client.action(api.evaluation.compare, { candidateId: v2.versionId })).rejects.toThrow(
+      "the weights of v1 “teacher” do not match their registered sha256",
     );
   });
 
@@ -555,29 +556,26 @@ describe("integrity of stored weights", () => {
     const { t, admin, v2 } = await twinSetup();
     const twinBytes = await storedWeightsOf(t, v2.versionId);
     await replaceStoredWeights(t, v2.versionId, withLastByteFlipped(twinBytes));
-    await expect(admin.client.action(api.models.compareVersions, { candidateId: v2.versionId })).rejects.toThrow(/registered sha256/);
+    await expect(admin.client.action(api.evaluation.compare, { candidateId: v2.versionId })).rejects.toThrow(/registered sha256/);
     await replaceStoredWeights(t, v2.versionId, twinBytes);
-    expect((await admin.client.action(api.models.compareVersions, { candidateId: v2.versionId })).gate.allowed).toBe(true);
-    await admin.client.action(api.models.activateVersion, { versionId: v2.versionId, reason: "retrained" });
+    expect((await admin.client.action(api.evaluation.compare, { candidateId: v2.versionId })).gate.allowed).toBe(true);
+    await admin.client.action(api.deployment.activate, { versionId: v2.versionId, reason: "retrained" });
     expect(await activeVersionId(t)).toBe(v2.versionId);
   });
   test("a broken active version does not lock admins out: activating another skips the gate and the audit says why", async () => {
     const { t, admin, v1, v2 } = await twinSetup();
-    await t.run(async (ctx) => {
-      const version = await ctx.db.get(v1.versionId);
-      await ctx.storage.delete(version!.storageId);
-    });
-    const result = await admin.client.action(api.models.activateVersion, { versionId: v2.versionId, reason: "v1's file is gone" });
+    await deleteStoredWeights(t, v1.versionId);
+    const result = await admin.client.action(api.deployment.activate, { versionId: v2.versionId, reason: "v1's file is gone" });
     expect(result.gate).toBeNull();
-    expect(result.gateSkipped).toBe("promotion gate skipped: The weights file of version 1 'teacher' is missing from storage.");
+    expect(result.gateSkipped).toBe("promotion gate skipped: the weights of v1 “teacher” are missing from storage: an admin must re-import them or activate another version");
     expect(await activeVersionId(t)).toBe(v2.versionId);
     const activation = await t.run(async (ctx) =>
       (await ctx.db.query("auditLog").collect()).filter((entry) => entry.action === "activateVersion").at(-1),
     );
     expect(activation).toMatchObject({ fromVersionId: v1.versionId, toVersionId: v2.versionId, details: result.gateSkipped });
     // A broken candidate is still refused: only the baseline may be unreadable.
-    await expect(admin.client.action(api.models.activateVersion, { versionId: v1.versionId, reason: "back" })).rejects.toThrow(
-      "The weights file of version 1 'teacher' is missing from storage.",
+    await expect(admin.client.action(api.deployment.activate, { versionId: v1.versionId, reason: "back" })).rejects.toThrow(
+      "the weights of v1 “teacher” are missing from storage: an admin must re-import them or activate another version",
     );
   });
 });
@@ -589,34 +587,35 @@ describe("headline metrics", () => {
     const teacher = makeTestModel({ seed: 1 });
     const v1 = await register(t, admin.client, teacher, "teacher");
     await t.finishAllScheduledFunctions(vi.runAllTimers);
-    expect((await admin.client.query(api.models.getVersion, { versionId: v1.versionId }))?.metrics?.itemCount).toBe(0);
+    expect((await admin.client.query(api.models.get, { versionId: v1.versionId }))?.metrics?.itemCount).toBe(0);
 
     await importSetLabelledBy(admin.client, teacher, 12);
     const v2 = await register(t, admin.client, makeTestModel({ seed: 8 }), "other");
     await t.finishAllScheduledFunctions(vi.runAllTimers);
-    const second = await admin.client.query(api.models.getVersion, { versionId: v2.versionId });
+    const second = await admin.client.query(api.models.get, { versionId: v2.versionId });
     expect(second?.metrics).toMatchObject({ itemCount: 12 });
     expect(second?.metrics?.accuracy).toBeLessThan(1);
 
-    expect(await admin.client.mutation(api.models.refreshMetrics, {})).toEqual({ scheduled: 2 });
+    expect(await admin.client.mutation(api.evaluation.refreshMetrics, {})).toEqual({ scheduled: 2 });
     await t.finishAllScheduledFunctions(vi.runAllTimers);
-    const first = await admin.client.query(api.models.getVersion, { versionId: v1.versionId });
+    const first = await admin.client.query(api.models.get, { versionId: v1.versionId });
     expect(first?.metrics).toMatchObject({ itemCount: 12, accuracy: 1, macroF1: 1 });
     expect(first?.metrics?.ece).toBeGreaterThanOrEqual(0);
   });
 });
 
 describe("internal access for classification and replay", () => {
-  test("activeVersion and versionForReplay give server code what it needs to load the weights", async () => {
+  test("activeRunnable and runnable give server code what it needs to load the weights", async () => {
     const t = makeBackend();
     const admin = await asUser(t, "admin");
-    expect(await t.query(internal.models.activeVersion, {})).toBeNull();
+    expect(await t.query(internal.models.activeRunnable, {})).toBeNull();
     const v1 = await register(t, admin.client, makeTestModel({ seed: 1 }), "demo-v1");
-    await admin.client.action(api.models.activateVersion, { versionId: v1.versionId, reason: "launch" });
-    const active = await t.query(internal.models.activeVersion, {});
+    await admin.client.action(api.deployment.activate, { versionId: v1.versionId, reason: "launch" });
+    const active = await t.query(internal.models.activeRunnable, {});
     expect(active).toMatchObject({ _id: v1.versionId, number: 1, name: "demo-v1", status: "ready" });
     expect(await t.run(async (ctx) => (await ctx.storage.get(active!.storageId))?.size)).toBe(encodeWeights(makeTestModel({ seed: 1 })).byteLength);
-    expect(await t.query(internal.models.versionForReplay, { versionId: v1.versionId })).toEqual(active);
+    expect(await t.query(internal.models.runnable, { versionId: v1.versionId })).toEqual(active);
+    expect((await t.query(internal.models.weightsBytes, { versionId: v1.versionId }))?.byteLength).toBe(encodeWeights(makeTestModel({ seed: 1 })).byteLength);
   });
 });
 
@@ -626,21 +625,21 @@ describe("version choices", () => {
     const admin = await asUser(t, "admin");
     const v1 = await register(t, admin.client, makeTestModel({ seed: 1 }), "base");
     const v2 = await register(t, admin.client, makeTestModel({ seed: 2 }), "candidate");
-    await admin.client.action(api.models.activateVersion, { versionId: v1.versionId, reason: "launch" });
-    await admin.client.mutation(api.models.archiveVersion, { versionId: v2.versionId, reason: "not needed" });
+    await admin.client.action(api.deployment.activate, { versionId: v1.versionId, reason: "launch" });
+    await admin.client.mutation(api.models.archive, { versionId: v2.versionId, reason: "not needed" });
 
     for (const role of ["labeller", "analyst", "admin"] as const) {
       const { client } = await asUser(t, role, `${role}-choices@example.com`);
-      expect(await client.query(api.models.versionChoices, {})).toEqual([
-        { _id: v2.versionId, number: 2, name: "candidate", status: "archived", isActive: false },
-        { _id: v1.versionId, number: 1, name: "base", status: "ready", isActive: true },
+      expect(await client.query(api.models.choices, {})).toEqual([
+        { _id: v2.versionId, number: 2, name: "candidate", status: "archived", isActive: false, classes: testClasses },
+        { _id: v1.versionId, number: 1, name: "base", status: "ready", isActive: true, classes: testClasses },
       ]);
     }
   });
 });
 
 /** Public functions of the weights-owning modules, read from the modules themselves so a new one cannot be missed. */
-const weightsModules = import.meta.glob<Record<string, unknown>>(["../../convex/models.ts", "../../convex/settings.ts", "../../convex/labelledSet.ts"], {
+const weightsModules = import.meta.glob<Record<string, unknown>>(["../../convex/models.ts", "../../convex/deployment.ts", "../../convex/evaluation.ts", "../../convex/settings.ts", "../../convex/labelledSet.ts"], {
   eager: true,
 });
 describe("no weights leak", () => {
@@ -654,31 +653,34 @@ describe("no weights leak", () => {
       results.set(name, [...(results.get(name) ?? []), result]);
       return result;
     };
-    const v1 = await record("models:registerVersion", register(t, admin.client, teacher, "teacher"));
-    const v2 = await record("models:registerVersion", register(t, admin.client, makeTestModel({ seed: 2 }), "other"));
-    await record("models:activateVersion", admin.client.action(api.models.activateVersion, { versionId: v1.versionId, reason: "launch" }));
+    const v1 = await record("models:register", register(t, admin.client, teacher, "teacher"));
+    const v2 = await record("models:register", register(t, admin.client, makeTestModel({ seed: 2 }), "other"));
+    await record("deployment:activate", admin.client.action(api.deployment.activate, { versionId: v1.versionId, reason: "launch" }));
     await record("labelledSet:importItems", importSetLabelledBy(admin.client, teacher, 10));
     const dropped = await record("labelledSet:importItems", importSetLabelledBy(admin.client, teacher, 2, "dropped"));
     await record(
-      "models:activateVersion",
-      admin.client.action(api.models.activateVersion, { versionId: v2.versionId, reason: "try", overrideReason: "testing" }),
+      "deployment:activate",
+      admin.client.action(api.deployment.activate, { versionId: v2.versionId, reason: "try", overrideReason: "testing" }),
     );
-    await record("models:rollback", admin.client.mutation(api.models.rollback, { reason: "back" }));
-    await record("models:archiveVersion", admin.client.mutation(api.models.archiveVersion, { versionId: v2.versionId, reason: "done" }));
-    await record("models:listVersions", admin.client.query(api.models.listVersions, {}));
-    await record("models:versionChoices", admin.client.query(api.models.versionChoices, {}));
-    await record("models:getVersion", admin.client.query(api.models.getVersion, { versionId: v1.versionId }));
-    await record("models:timeline", admin.client.query(api.models.timeline, {}));
-    await record("models:compareVersions", admin.client.action(api.models.compareVersions, { candidateId: v2.versionId }));
-    await record("models:refreshMetrics", admin.client.mutation(api.models.refreshMetrics, {}));
+    await record("deployment:rollback", admin.client.mutation(api.deployment.rollback, { reason: "back" }));
+    await record("models:archive", admin.client.mutation(api.models.archive, { versionId: v2.versionId, reason: "done" }));
+    await record("models:list", admin.client.query(api.models.list, {}));
+    await record("models:choices", admin.client.query(api.models.choices, {}));
+    await record("models:get", admin.client.query(api.models.get, { versionId: v1.versionId }));
+    await record("deployment:timeline", admin.client.query(api.deployment.timeline, {}));
+    await record("evaluation:compare", admin.client.action(api.evaluation.compare, { candidateId: v2.versionId }));
+    await record("evaluation:refreshMetrics", admin.client.mutation(api.evaluation.refreshMetrics, {}));
     await record("settings:get", admin.client.query(api.settings.get, {}));
     await record("settings:update", admin.client.mutation(api.settings.update, { privacyMode: "none" }));
     await record("labelledSet:summary", admin.client.query(api.labelledSet.summary, {}));
+    await record("models:findBySha256", admin.client.query(api.models.findBySha256, { sha256: "0".repeat(64) }));
+    const listedItems = await record("labelledSet:items", admin.client.query(api.labelledSet.items, { paginationOpts: { numItems: 5, cursor: null } }));
+    await record("labelledSet:removeItem", admin.client.mutation(api.labelledSet.removeItem, { itemId: listedItems.page[0]._id }));
     await record("labelledSet:removeImport", admin.client.mutation(api.labelledSet.removeImport, { importId: dropped.importId }));
     await record("labelledSet:clear", admin.client.mutation(api.labelledSet.clear, {}));
 
     // generateUploadUrl hands out a write-only upload URL by design; it cannot read any file.
-    expect(publicFunctionNames(weightsModules)).toContain("models:compareVersions");
+    expect(publicFunctionNames(weightsModules)).toContain("evaluation:compare");
     const unchecked = publicFunctionNames(weightsModules).filter((name) => name !== "models:generateUploadUrl" && !results.has(name));
     expect(unchecked, `public functions this test does not call: ${unchecked.join(", ")}`).toEqual([]);
 

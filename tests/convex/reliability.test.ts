@@ -9,7 +9,7 @@ import { afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import fc from "fast-check";
 import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
-import { CLASSIFY_RATE_LIMIT, classificationSteps } from "../../convex/imageClassification";
+import { CLASSIFY_RATE_LIMIT, classificationSteps } from "../../convex/classifications";
 import { MAX_ITEMS_PER_IMPORT_CALL } from "../../convex/labelledSet";
 import { MAX_LABEL_LENGTH } from "../../convex/labels";
 import { RESULT_DECIMALS, RESULT_TOP_K } from "../../convex/lib/classificationResult";
@@ -20,15 +20,19 @@ import { encodeWeights } from "../../convex/lib/weightsBinary";
 import { mlpForward } from "../../convex/lib/mlpForward";
 import type { MlpModel } from "../../convex/lib/weightsFormat";
 import { asUser, ensureAuthEnv, makeBackend, publicFunctionNames, type Backend, type UserClient } from "./harness";
-import { makeTestModel, sampleFeatures, seedActiveVersion, storeImage, testClasses } from "./fixtures";
+import { countedClassifications, dayCounters, makeTestModel, pictureFeaturesOf, sampleFeatures, seedActiveVersion, storeImage, testClasses } from "./fixtures";
+import { weightsSource } from "../../convex/model/weights";
+import { getConvexSize, type Value } from "convex/values";
 
 beforeAll(ensureAuthEnv);
 // convex-test runs every function in-process; on a loaded 2-core machine the longer stories need more than 5 s.
 vi.setConfig({ testTimeout: 60_000 });
 
 const originalSteps = { ...classificationSteps };
+const originalSource = { ...weightsSource };
 afterEach(() => {
   Object.assign(classificationSteps, originalSteps);
+  Object.assign(weightsSource, originalSource);
   vi.useRealTimers();
 });
 
@@ -39,15 +43,15 @@ const ARGUMENTS_LIMIT_BYTES = 16 * 1024 * 1024;
 
 const pictureOf = (t: Backend, pictureId: Id<"pictures">) => t.run((ctx) => ctx.db.get(pictureId));
 const classCount = (t: Backend) =>
-  t.run(async (ctx) => (await ctx.db.query("dailyCounts").collect()).filter((row) => row.kind === "class").reduce((sum, row) => sum + row.count, 0));
+  countedClassifications(t);
 
 async function recordPicture(t: Backend, client: UserClient, fileName = "p.jpg") {
-  return client.mutation(api.imageClassification.recordPicture, { storageId: await storeImage(t), fileName, contentType: "image/jpeg" });
+  return client.mutation(api.pictures.record, { storageId: await storeImage(t), fileName, contentType: "image/jpeg" });
 }
 
 async function registerModel(t: Backend, admin: UserClient, model: MlpModel, name = model.name, notes = "") {
   const storageId = await t.run((ctx) => ctx.storage.store(new Blob([encodeWeights(model) as Uint8Array<ArrayBuffer>])));
-  return admin.action(api.models.registerVersion, { storageId, name, notes });
+  return admin.action(api.models.register, { storageId, name, notes });
 }
 
 describe("classification abuse", () => {
@@ -57,7 +61,7 @@ describe("classification abuse", () => {
     const labeller = await asUser(t, "labeller");
     const pictureId = await recordPicture(t, labeller.client);
     await expect(
-      labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: new Array(100_000).fill(0.25) }),
+      labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: new Array(100_000).fill(0.25) }),
     ).rejects.toThrow(/clipFeatures has 100000 elements; Convex arrays hold at most 8192/);
     expect(await pictureOf(t, pictureId)).toMatchObject({ status: "uploaded", attempts: 0 });
   });
@@ -69,7 +73,7 @@ describe("classification abuse", () => {
     const pictureId = await recordPicture(t, labeller.client);
     for (const clipFeatures of [{ 0: 1 }, null, "0.1,0.2", [[0.1]], [0.1, null], [true]]) {
       await expect(
-        labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: clipFeatures as unknown as number[] }),
+        labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: clipFeatures as unknown as number[] }),
       ).rejects.toThrow(/Validator error|clipFeatures/);
     }
     expect(await pictureOf(t, pictureId)).toMatchObject({ status: "uploaded", attempts: 0 });
@@ -80,7 +84,7 @@ describe("classification abuse", () => {
     await seedActiveVersion(t);
     const labeller = await asUser(t, "labeller");
     await expect(
-      labeller.client.action(api.imageClassification.classifyImageFeatures, {
+      labeller.client.action(api.classifications.classify, {
         pictureId: labeller.userId as unknown as Id<"pictures">,
         clipFeatures: sampleFeatures(1),
       }),
@@ -93,13 +97,13 @@ describe("classification abuse", () => {
     const labeller = await asUser(t, "labeller");
     const pictureId = await recordPicture(t, labeller.client);
     const results = await Promise.all(
-      [1, 2, 3, 4, 5].map((seed) => labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(seed) })),
+      [1, 2, 3, 4, 5].map((seed) => labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(seed) })),
     );
     expect(results).toHaveLength(5);
     expect(await classCount(t)).toBe(1);
     const picture = await pictureOf(t, pictureId);
     const counted = await t.run((ctx) => ctx.db.get(picture!.latestClassificationId!));
-    const rows = await t.run((ctx) => ctx.db.query("dailyCounts").collect());
+    const rows = await dayCounters(t);
     expect(rows.filter((row) => row.kind === "class")).toEqual([expect.objectContaining({ key: counted!.label, count: 1 })]);
     expect(picture).toMatchObject({ status: "classified", attempts: 5, label: counted!.label });
   });
@@ -111,7 +115,7 @@ describe("classification abuse", () => {
     for (let seed = 1; seed <= 3; seed++) {
       const pictureId = await recordPicture(t, labeller.client, `race-${seed}.jpg`);
       await Promise.allSettled([
-        labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(seed) }),
+        labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(seed) }),
         labeller.client.mutation(api.pictures.remove, { pictureId }),
       ]);
       expect(await pictureOf(t, pictureId)).toMatchObject({ deleted: true });
@@ -129,20 +133,21 @@ describe("classification abuse", () => {
     for (let call = 0; call < CLASSIFY_RATE_LIMIT.capacity; call++) {
       const pictureId = pictures[call % pictures.length];
       if (call < pictures.length) {
-        await labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(call + 1) });
+        await labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(call + 1) });
       } else {
-        await labeller.client.action(api.imageClassification.retryClassification, { pictureId });
+        await labeller.client.action(api.classifications.retry, { pictureId });
       }
     }
     const fresh = await recordPicture(t, labeller.client, "fresh.jpg");
     await expect(
-      labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId: fresh, clipFeatures: sampleFeatures(99) }),
+      labeller.client.action(api.classifications.classify, { pictureId: fresh, clipFeatures: sampleFeatures(99) }),
     ).rejects.toThrow(/too many classifications: at most 120 a minute \(bursts of 60\)/);
-    await expect(labeller.client.action(api.imageClassification.retryClassification, { pictureId: pictures[0] })).rejects.toThrow(/too many classifications/);
+    await expect(labeller.client.action(api.classifications.retry, { pictureId: pictures[0] })).rejects.toThrow(/too many classifications/);
     // Nothing lost: the refused picture keeps its features and succeeds once the bucket refills.
-    expect(await pictureOf(t, fresh)).toMatchObject({ status: "failed", features: sampleFeatures(99) });
+    expect(await pictureOf(t, fresh)).toMatchObject({ status: "failed" });
+    expect(await pictureFeaturesOf(t, fresh)).toEqual(sampleFeatures(99));
     vi.advanceTimersByTime(CLASSIFY_RATE_LIMIT.period);
-    await labeller.client.action(api.imageClassification.retryClassification, { pictureId: fresh });
+    await labeller.client.action(api.classifications.retry, { pictureId: fresh });
     expect(await pictureOf(t, fresh)).toMatchObject({ status: "classified" });
     expect(await classCount(t)).toBe(13);
   });
@@ -168,7 +173,7 @@ describe("classification: any array of numbers", () => {
         const pictureId = await recordPicture(t, labeller.client);
         let refusal: unknown = null;
         try {
-          await labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures });
+          await labeller.client.action(api.classifications.classify, { pictureId, clipFeatures });
         } catch (error) {
           refusal = error;
         }
@@ -179,7 +184,7 @@ describe("classification: any array of numbers", () => {
         } else {
           expect(String(refusal)).toMatch(/classification_failed/);
           expect(picture?.status).toBe("failed");
-          expect(picture?.error).toMatch(/Expected 512 CLIP features, got \d+|feature\[\d+\] is not a finite number|features are all zeros/);
+          expect(picture?.error).toMatch(/Expected 512 CLIP features, got \d+|feature\[\d+\] is not a finite number|feature\[\d+\] is .*, beyond the float32 range|features are all zeros/);
         }
         expect(await classCount(t)).toBe(classified);
       }),
@@ -198,11 +203,11 @@ describe("faults outside the classify steps: nothing lost", () => {
       throw new Error("simulated query failure");
     };
     await expect(
-      labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(1) }),
+      labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(1) }),
     ).rejects.toThrow(/simulated query failure/);
     expect(await pictureOf(t, pictureId)).toMatchObject({ status: "uploaded", attempts: 0 });
     classificationSteps.loadActiveVersion = originalSteps.loadActiveVersion;
-    await labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(1) });
+    await labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(1) });
     expect(await pictureOf(t, pictureId)).toMatchObject({ status: "classified", attempts: 1 });
   });
 
@@ -211,20 +216,21 @@ describe("faults outside the classify steps: nothing lost", () => {
     const first = await seedActiveVersion(t);
     const labeller = await asUser(t, "labeller");
     const pictureId = await recordPicture(t, labeller.client);
-    classificationSteps.readWeights = async (ctx, version) => {
-      const bytes = await originalSteps.readWeights(ctx, version);
+    weightsSource.readBytes = async (ctx, version) => {
+      const bytes = await originalSource.readBytes(ctx, version);
       await t.run((db) => db.db.delete(first.versionId));
       return bytes;
     };
     await expect(
-      labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(2) }),
+      labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(2) }),
     ).rejects.toThrow(/the classification could not be saved: model version 1 no longer exists/);
-    expect(await pictureOf(t, pictureId)).toMatchObject({ status: "failed", error: expect.stringMatching(/model version 1 no longer exists/), features: sampleFeatures(2) });
+    expect(await pictureOf(t, pictureId)).toMatchObject({ status: "failed", error: expect.stringMatching(/model version 1 no longer exists/) });
+    expect(await pictureFeaturesOf(t, pictureId)).toEqual(sampleFeatures(2));
     expect(await classCount(t)).toBe(0);
 
-    classificationSteps.readWeights = originalSteps.readWeights;
+    weightsSource.readBytes = originalSource.readBytes;
     await seedActiveVersion(t, makeTestModel({ seed: 5, name: "replacement" }));
-    const result = await labeller.client.action(api.imageClassification.retryClassification, { pictureId });
+    const result = await labeller.client.action(api.classifications.retry, { pictureId });
     expect(result.versionName).toBe("replacement");
     expect(await classCount(t)).toBe(1);
   });
@@ -236,7 +242,7 @@ describe("sizes: limits stated, Convex's document and array limits respected", (
     await seedActiveVersion(t);
     const labeller = await asUser(t, "labeller");
     const pictureId = await recordPicture(t, labeller.client);
-    await labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(1) });
+    await labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(1) });
     await expect(labeller.client.mutation(api.labels.set, { pictureId, label: "x".repeat(MAX_LABEL_LENGTH + 1) })).rejects.toThrow(
       `label is ${MAX_LABEL_LENGTH + 1} characters; at most ${MAX_LABEL_LENGTH} are allowed`,
     );
@@ -270,28 +276,28 @@ describe("sizes: limits stated, Convex's document and array limits respected", (
     const model = makeTestModel({ dim: MAX_FEATURE_DIM, hidden: [4], classes, normalize: "l2" });
     await admin.client.mutation(api.settings.update, { featureDim: MAX_FEATURE_DIM });
     const version = await registerModel(t, admin.client, model, "n".repeat(100), "w".repeat(2000));
-    await admin.client.action(api.models.activateVersion, { versionId: version.versionId, reason: "r".repeat(500) });
+    await admin.client.action(api.deployment.activate, { versionId: version.versionId, reason: "r".repeat(500) });
     const features = sampleFeatures(7, MAX_FEATURE_DIM);
-    const pictureId = await admin.client.mutation(api.imageClassification.recordPicture, {
+    const pictureId = await admin.client.mutation(api.pictures.record, {
       storageId: await storeImage(t),
       fileName: `${"f".repeat(251)}.jpg`,
       contentType: "image/jpeg",
     });
-    const result = await admin.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: features });
+    const result = await admin.client.action(api.classifications.classify, { pictureId, clipFeatures: features });
     await admin.client.mutation(api.labels.set, { pictureId, label: result.label });
     await admin.client.mutation(api.labelledSet.importItems, {
       name: "s".repeat(100),
       items: Array.from({ length: 20 }, (_, i) => ({ features: sampleFeatures(100 + i, MAX_FEATURE_DIM), label: classes[i] })),
     });
-    await admin.client.mutation(api.replay.reclassify, { versionId: version.versionId, filter: {} });
+    await admin.client.mutation(api.replays.start, { versionId: version.versionId, filter: {} });
     await t.finishAllScheduledFunctions(vi.runAllTimers);
 
-    const tables = ["pictures", "classifications", "shadowClassifications", "labels", "modelVersions", "deployment", "auditLog", "settings", "dailyCounts", "labelledItems", "labelledImports", "labelledCounts", "replays"] as const;
+    const tables = ["pictures", "features", "classifications", "shadowClassifications", "labels", "modelVersions", "weightsChunks", "deployment", "auditLog", "settings", "analyticsCounts", "labelledItems", "labelledImports", "labelledCounts", "replays"] as const;
     const largest = await t.run(async (ctx) => {
       const sizes: Record<string, { bytes: number; longestArray: number }> = {};
       for (const table of tables) {
         for (const doc of await ctx.db.query(table).collect()) {
-          const bytes = new TextEncoder().encode(JSON.stringify(doc)).length;
+          const bytes = getConvexSize(doc as unknown as Value);
           const longestArray = longestArrayIn(doc);
           const seen = sizes[table] ?? { bytes: 0, longestArray: 0 };
           sizes[table] = { bytes: Math.max(seen.bytes, bytes), longestArray: Math.max(seen.longestArray, longestArray) };
@@ -305,9 +311,10 @@ describe("sizes: limits stated, Convex's document and array limits respected", (
       expect(bytes, `${table}: largest document is ${bytes} bytes`).toBeLessThan(DOCUMENT_LIMIT_BYTES);
       expect(longestArray, `${table}: longest array has ${longestArray} values`).toBeLessThanOrEqual(ARRAY_LIMIT);
     }
-    // The measurement sees the big arrays: features and probabilities are stored whole.
-    expect(largest.classifications.longestArray).toBe(MAX_FEATURE_DIM);
+    // The measurement sees the big values: probabilities are stored whole, features as 4 bytes each.
+    expect(largest.classifications.longestArray).toBe(MAX_CLASSES);
     expect(largest.modelVersions.longestArray).toBe(MAX_CLASSES);
+    expect(largest.features.bytes).toBeGreaterThan(MAX_FEATURE_DIM * 4);
   });
 });
 
@@ -338,21 +345,21 @@ async function everyPublicOutput() {
   };
 
   await record("models:generateUploadUrl", admin.client.mutation(api.models.generateUploadUrl, {}));
-  const v1 = await record("models:registerVersion", registerModel(t, admin.client, teacher, "teacher"));
-  const v2 = await record("models:registerVersion", registerModel(t, admin.client, makeTestModel({ seed: 2 }), "candidate"));
-  await record("models:activateVersion", admin.client.action(api.models.activateVersion, { versionId: v1.versionId, reason: "launch" }));
+  const v1 = await record("models:register", registerModel(t, admin.client, teacher, "teacher"));
+  const v2 = await record("models:register", registerModel(t, admin.client, makeTestModel({ seed: 2 }), "candidate"));
+  await record("deployment:activate", admin.client.action(api.deployment.activate, { versionId: v1.versionId, reason: "launch" }));
   const items = Array.from({ length: 12 }, (_, i) => ({ features: sampleFeatures(500 + i), label: mlpForward(teacher, sampleFeatures(500 + i)).label }));
   const imported = await record("labelledSet:importItems", admin.client.mutation(api.labelledSet.importItems, { name: "set", items }));
   await record("labelledSet:summary", admin.client.query(api.labelledSet.summary, {}));
 
-  await record("imageClassification:generateUploadUrl", labeller.client.mutation(api.imageClassification.generateUploadUrl, {}));
+  await record("pictures:generateUploadUrl", labeller.client.mutation(api.pictures.generateUploadUrl, {}));
   const pictureIds: Array<Id<"pictures">> = [];
   for (let seed = 1; seed <= 4; seed++) {
-    const pictureId = await record("imageClassification:recordPicture", recordPicture(t, labeller.client, `p${seed}.jpg`));
-    await record("imageClassification:classifyImageFeatures", labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(seed) }));
+    const pictureId = await record("pictures:record", recordPicture(t, labeller.client, `p${seed}.jpg`));
+    await record("classifications:classify", labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(seed) }));
     pictureIds.push(pictureId);
   }
-  await record("imageClassification:retryClassification", labeller.client.action(api.imageClassification.retryClassification, { pictureId: pictureIds[0] }));
+  await record("classifications:retry", labeller.client.action(api.classifications.retry, { pictureId: pictureIds[0] }));
   await record("labels:set", labeller.client.mutation(api.labels.set, { pictureId: pictureIds[0], label: testClasses[0] }));
   await record("labels:set", labeller.client.mutation(api.labels.set, { pictureId: pictureIds[1], label: testClasses[1] }));
   for (const viewer of [labeller, analyst, admin]) {
@@ -361,13 +368,13 @@ async function everyPublicOutput() {
   }
   await record("pictures:reviewQueue", labeller.client.query(api.pictures.reviewQueue, { limit: 10 }));
 
-  const replayId = await record("replay:reclassify", admin.client.mutation(api.replay.reclassify, { versionId: v2.versionId, filter: {} }));
+  const replayId = await record("replays:start", admin.client.mutation(api.replays.start, { versionId: v2.versionId, filter: {} }));
   await t.finishAllScheduledFunctions(vi.runAllTimers);
-  await record("replay:status", analyst.client.query(api.replay.status, { replayId }));
-  await record("replay:list", analyst.client.query(api.replay.list, {}));
-  await record("replay:results", analyst.client.query(api.replay.results, { replayId, paginationOpts: { numItems: 20, cursor: null } }));
+  await record("replays:status", analyst.client.query(api.replays.status, { replayId }));
+  await record("replays:list", analyst.client.query(api.replays.list, {}));
+  await record("replays:results", analyst.client.query(api.replays.results, { replayId, paginationOpts: { numItems: 20, cursor: null } }));
   // A finished replay cannot be resumed: the refusal is what this caller sees.
-  await record("replay:resume", admin.client.mutation(api.replay.resume, { replayId }).catch((error: Error) => ({ refused: error.message })));
+  await record("replays:resume", admin.client.mutation(api.replays.resume, { replayId }).catch((error: Error) => ({ refused: error.message })));
 
   const today = Date.now();
   const range = { from: utcDay(today - 30 * 86_400_000), to: utcDay(today + 86_400_000) };
@@ -377,20 +384,27 @@ async function everyPublicOutput() {
   await record("analytics:predictedVsConfirmed", analyst.client.query(api.analytics.predictedVsConfirmed, range));
   await record("analytics:drift", analyst.client.query(api.analytics.drift, { a: range, b: range }));
 
-  await record("models:listVersions", admin.client.query(api.models.listVersions, {}));
-  for (const viewer of [labeller, analyst, admin]) await record("models:versionChoices", viewer.client.query(api.models.versionChoices, {}));
-  await record("models:getVersion", admin.client.query(api.models.getVersion, { versionId: v1.versionId }));
-  await record("models:timeline", admin.client.query(api.models.timeline, {}));
-  await record("models:compareVersions", admin.client.action(api.models.compareVersions, { candidateId: v2.versionId }));
-  await record("models:refreshMetrics", admin.client.mutation(api.models.refreshMetrics, {}));
-  await record("models:activateVersion", admin.client.action(api.models.activateVersion, { versionId: v2.versionId, reason: "try", overrideReason: "testing" }));
-  await record("models:rollback", admin.client.mutation(api.models.rollback, { reason: "back" }));
-  await record("models:archiveVersion", admin.client.mutation(api.models.archiveVersion, { versionId: v2.versionId, reason: "done" }));
+  await record("models:list", admin.client.query(api.models.list, {}));
+  for (const viewer of [labeller, analyst, admin]) await record("models:choices", viewer.client.query(api.models.choices, {}));
+  await record("models:get", admin.client.query(api.models.get, { versionId: v1.versionId }));
+  await record("deployment:timeline", admin.client.query(api.deployment.timeline, {}));
+  await record("evaluation:compare", admin.client.action(api.evaluation.compare, { candidateId: v2.versionId }));
+  await record("evaluation:refreshMetrics", admin.client.mutation(api.evaluation.refreshMetrics, {}));
+  await record("deployment:activate", admin.client.action(api.deployment.activate, { versionId: v2.versionId, reason: "try", overrideReason: "testing" }));
+  await record("deployment:rollback", admin.client.mutation(api.deployment.rollback, { reason: "back" }));
+  await record("models:archive", admin.client.mutation(api.models.archive, { versionId: v2.versionId, reason: "done" }));
   await record("settings:get", labeller.client.query(api.settings.get, {}));
   await record("settings:update", admin.client.mutation(api.settings.update, { privacyMode: "thumbnail" }));
   await record("users:me", labeller.client.query(api.users.me, {}));
   await record("users:list", admin.client.query(api.users.list, {}));
   await record("users:setRole", admin.client.mutation(api.users.setRole, { userId: analyst.userId, role: "labeller" }));
+  await record("users:invite", admin.client.mutation(api.users.invite, { email: "new@example.com", role: "labeller" }));
+  const invitation = (await admin.client.query(api.users.list, {})).invitations[0];
+  await record("users:revokeInvitation", admin.client.mutation(api.users.revokeInvitation, { invitationId: invitation._id }));
+  await record("models:findBySha256", admin.client.query(api.models.findBySha256, { sha256: "0".repeat(64) }));
+  const listedItems = await record("labelledSet:items", admin.client.query(api.labelledSet.items, { paginationOpts: { numItems: 20, cursor: null } }));
+  const importedItem = listedItems.page.find((item) => item.source === "import")!;
+  await record("labelledSet:removeItem", admin.client.mutation(api.labelledSet.removeItem, { itemId: importedItem._id }));
   await record("labels:remove", labeller.client.mutation(api.labels.remove, { pictureId: pictureIds[1] }));
   await record("pictures:remove", labeller.client.mutation(api.pictures.remove, { pictureId: pictureIds[3] }));
   await record("labelledSet:removeImport", admin.client.mutation(api.labelledSet.removeImport, { importId: imported.importId }));

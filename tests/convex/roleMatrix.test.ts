@@ -12,7 +12,7 @@
 import { beforeAll, describe, expect, test } from "vitest";
 import { ConvexError } from "convex/values";
 import { asUser, ensureAuthEnv, makeBackend, type Backend } from "./harness";
-import type { Role } from "../../convex/schema";
+import type { Role } from "../../convex/lib/shapes";
 import { matrix, type Caller } from "./roleMatrix";
 
 beforeAll(ensureAuthEnv);
@@ -53,7 +53,7 @@ function isHandlerRefusal(error: unknown): boolean {
 
 async function callAs(t: Backend, caller: Caller, name: string, kind: "query" | "mutation" | "action", args: unknown) {
   const client = caller === "anonymous" ? t : (await asUser(t, caller === "pending" ? null : caller)).client;
-  // The matrix addresses functions by name ("models:listVersions"), which
+  // The matrix addresses functions by name ("models:list"), which
   // convex-test accepts in place of a typed reference.
   const call = client as unknown as Record<typeof kind, (ref: string, args: unknown) => Promise<unknown>>;
   return call[kind](name, args);

@@ -36,6 +36,17 @@ async function someLabelledImportId(t: Backend) {
   return t.run(async (ctx) => ctx.db.insert("labelledImports", { name: "set", importedBy: await ctx.db.insert("users", {}), itemCount: 0 }));
 }
 
+async function someInvitationId(t: Backend) {
+  return t.run(async (ctx) => ctx.db.insert("invitations", { email: "x@example.com", role: "labeller", invitedBy: await ctx.db.insert("users", {}) }));
+}
+
+async function someLabelledItemId(t: Backend) {
+  return t.run(async (ctx) => {
+    const featuresId = await ctx.db.insert("features", { vector: new ArrayBuffer(4), dim: 1 });
+    return ctx.db.insert("labelledItems", { source: "import", featuresId, label: "cat" });
+  });
+}
+
 async function somePictureId(t: Backend) {
   return t.run(async (ctx) =>
     ctx.db.insert("pictures", {
@@ -70,27 +81,32 @@ export const matrix: Record<string, MatrixEntry> = {
   "users:me": { allowed: everyone },
   "users:list": { allowed: admin },
   "users:setRole": { allowed: admin, args: async (t) => ({ userId: await someUserId(t), role: "analyst" }) },
+  "users:invite": { allowed: admin, args: { email: "invitee@example.com", role: "labeller" } },
+  "users:revokeInvitation": { allowed: admin, args: async (t) => ({ invitationId: await someInvitationId(t) }) },
   "settings:get": { allowed: ["labeller", "analyst", "admin"] },
   "settings:update": { allowed: admin, args: { privacyMode: "thumbnail" } },
   "models:generateUploadUrl": { allowed: admin },
-  "models:registerVersion": { allowed: admin, args: async (t) => ({ storageId: await someStorageId(t), name: "v", notes: "" }) },
-  "models:listVersions": { allowed: admin },
-  "models:versionChoices": { allowed: viewers },
-  "models:getVersion": { allowed: admin, args: async (t) => ({ versionId: await someVersionId(t) }) },
-  "models:activateVersion": { allowed: admin, args: async (t) => ({ versionId: await someVersionId(t), reason: "r" }) },
-  "models:rollback": { allowed: admin, args: { reason: "r" } },
-  "models:archiveVersion": { allowed: admin, args: async (t) => ({ versionId: await someVersionId(t), reason: "r" }) },
-  "models:timeline": { allowed: admin },
-  "models:compareVersions": { allowed: admin, args: async (t) => ({ candidateId: await someVersionId(t) }) },
-  "models:refreshMetrics": { allowed: admin },
+  "models:register": { allowed: admin, args: async (t) => ({ storageId: await someStorageId(t), name: "v", notes: "" }) },
+  "models:list": { allowed: admin },
+  "models:findBySha256": { allowed: admin, args: { sha256: "0".repeat(64) } },
+  "models:choices": { allowed: viewers },
+  "models:get": { allowed: admin, args: async (t) => ({ versionId: await someVersionId(t) }) },
+  "deployment:activate": { allowed: admin, args: async (t) => ({ versionId: await someVersionId(t), reason: "r" }) },
+  "deployment:rollback": { allowed: admin, args: { reason: "r" } },
+  "models:archive": { allowed: admin, args: async (t) => ({ versionId: await someVersionId(t), reason: "r" }) },
+  "deployment:timeline": { allowed: admin },
+  "evaluation:compare": { allowed: admin, args: async (t) => ({ candidateId: await someVersionId(t) }) },
+  "evaluation:refreshMetrics": { allowed: admin },
   "labelledSet:importItems": { allowed: admin, args: { name: "set", items: [{ features: [1], label: "cat" }] } },
   "labelledSet:summary": { allowed: admin },
+  "labelledSet:items": { allowed: admin, args: { paginationOpts: { numItems: 5, cursor: null } } },
+  "labelledSet:removeItem": { allowed: admin, args: async (t) => ({ itemId: await someLabelledItemId(t) }) },
   "labelledSet:removeImport": { allowed: admin, args: async (t) => ({ importId: await someLabelledImportId(t) }) },
   "labelledSet:clear": { allowed: admin },
-  "imageClassification:generateUploadUrl": { allowed: labellers },
-  "imageClassification:recordPicture": { allowed: labellers, args: { fileName: "a.jpg", contentType: "image/jpeg" } },
-  "imageClassification:classifyImageFeatures": { allowed: labellers, args: async (t) => ({ pictureId: await somePictureId(t), clipFeatures: [1] }) },
-  "imageClassification:retryClassification": { allowed: labellers, args: async (t) => ({ pictureId: await somePictureId(t) }) },
+  "pictures:generateUploadUrl": { allowed: labellers },
+  "pictures:record": { allowed: labellers, args: { fileName: "a.jpg", contentType: "image/jpeg" } },
+  "classifications:classify": { allowed: labellers, args: async (t) => ({ pictureId: await somePictureId(t), clipFeatures: [1] }) },
+  "classifications:retry": { allowed: labellers, args: async (t) => ({ pictureId: await somePictureId(t) }) },
   "pictures:list": { allowed: viewers, args: { filter: {}, paginationOpts: { numItems: 5, cursor: null } } },
   "pictures:get": { allowed: viewers, args: async (t) => ({ pictureId: await somePictureId(t) }) },
   "pictures:reviewQueue": { allowed: labellers, args: { limit: 5 } },
@@ -102,9 +118,9 @@ export const matrix: Record<string, MatrixEntry> = {
   "analytics:confidenceHistogram": { allowed: analysts, args: dayRange },
   "analytics:predictedVsConfirmed": { allowed: analysts, args: dayRange },
   "analytics:drift": { allowed: analysts, args: { a: dayRange, b: dayRange } },
-  "replay:reclassify": { allowed: admin, args: async (t) => ({ versionId: await someVersionId(t), filter: {} }) },
-  "replay:resume": { allowed: admin, args: async (t) => ({ replayId: await someReplayId(t) }) },
-  "replay:status": { allowed: analysts, args: async (t) => ({ replayId: await someReplayId(t) }) },
-  "replay:list": { allowed: analysts },
-  "replay:results": { allowed: analysts, args: async (t) => ({ replayId: await someReplayId(t), paginationOpts: { numItems: 5, cursor: null } }) },
+  "replays:start": { allowed: admin, args: async (t) => ({ versionId: await someVersionId(t), filter: {} }) },
+  "replays:resume": { allowed: admin, args: async (t) => ({ replayId: await someReplayId(t) }) },
+  "replays:status": { allowed: analysts, args: async (t) => ({ replayId: await someReplayId(t) }) },
+  "replays:list": { allowed: analysts },
+  "replays:results": { allowed: analysts, args: async (t) => ({ replayId: await someReplayId(t), paginationOpts: { numItems: 5, cursor: null } }) },
 };

@@ -58,10 +58,10 @@ describe("settings", () => {
       promotion: { maxAccuracyDrop: 1.5, minPerClassRecall: -0.1, maxPerClassRecallDrop: Number.NaN },
     });
     await expect(attempt).rejects.toThrow(/clipModelId must not be empty/);
-    await expect(attempt).rejects.toThrow(/featureDim must be an integer in \[1, 8192\], got 0/);
-    await expect(attempt).rejects.toThrow(/promotion.maxAccuracyDrop must be a number in \[0, 1\], got 1.5/);
-    await expect(attempt).rejects.toThrow(/promotion.minPerClassRecall must be a number in \[0, 1\], got -0.1/);
-    await expect(attempt).rejects.toThrow(/promotion.maxPerClassRecallDrop must be a number in \[0, 1\], got NaN/);
+    await expect(attempt).rejects.toThrow(/featureDim must be a whole number from 1 to 8192, got 0/);
+    await expect(attempt).rejects.toThrow(/promotion.maxAccuracyDrop must be a number from 0 to 1, got 1.5/);
+    await expect(attempt).rejects.toThrow(/promotion.minPerClassRecall must be a number from 0 to 1, got -0.1/);
+    await expect(attempt).rejects.toThrow(/promotion.maxPerClassRecallDrop must be a number from 0 to 1, got NaN/);
     await expect(admin.client.mutation(api.settings.update, { featureDim: 512.5 })).rejects.toThrow(/got 512.5/);
     await expect(admin.client.mutation(api.settings.update, { clipModelId: "x".repeat(201) })).rejects.toThrow(
       /at most 200 characters, got 201/,

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, test } from "vitest";
-import { api } from "../../convex/_generated/api";
+import { api, internal } from "../../convex/_generated/api";
 import { asUser, ensureAuthEnv, makeBackend } from "./harness";
 
 beforeAll(ensureAuthEnv);
@@ -9,18 +9,58 @@ async function signUp(t: ReturnType<typeof makeBackend>, email: string, password
 }
 
 describe("users and roles", () => {
-  test("the first user to sign up becomes admin; later users have no role until assigned", async () => {
+  test("signing up first gives no role: only ADMIN_EMAILS become admin, case-insensitively, and the others wait for a role", async () => {
     const t = makeBackend();
-    const first = await signUp(t, "first@example.com");
-    const second = await signUp(t, "second@example.com");
-    const [a, b] = await t.run(async (ctx) => {
-      const users = await ctx.db.query("users").collect();
-      return [users.find((u) => u.email === "first@example.com"), users.find((u) => u.email === "second@example.com")];
-    });
-    expect(a?.role).toBe("admin");
-    expect(b?.role).toBeUndefined();
-    expect(first.tokens?.token).toBeTruthy();
-    expect(second.tokens?.token).toBeTruthy();
+    process.env.ADMIN_EMAILS = "Boss@Example.com, second-boss@example.com";
+    try {
+      const first = await signUp(t, "first@example.com");
+      const boss = await signUp(t, "BOSS@example.com");
+      const roles = await t.run(async (ctx) => Object.fromEntries((await ctx.db.query("users").collect()).map((u) => [u.email, u.role ?? null])));
+      expect(roles).toEqual({ "first@example.com": null, "boss@example.com": "admin" });
+      expect(first.tokens?.token).toBeTruthy();
+      expect(boss.tokens?.token).toBeTruthy();
+      // One account per address, whatever the spelling.
+      const signedIn = await t.action(api.auth.signIn, { provider: "password", params: { email: "boss@EXAMPLE.com", password: "correct-horse-9", flow: "signIn" } });
+      expect(signedIn.tokens?.token).toBeTruthy();
+    } finally {
+      delete process.env.ADMIN_EMAILS;
+    }
+  });
+
+  test("an invited email signs up with the invitation's role; invite-only sign-up refuses everyone else, with a sentence", async () => {
+    const t = makeBackend();
+    const admin = await asUser(t, "admin", "admin@example.com");
+    expect(await admin.client.mutation(api.users.invite, { email: " Ana@Example.com ", role: "analyst" })).toBe("invited");
+    await admin.client.mutation(api.settings.update, { signUp: "invite" });
+    await expect(signUp(t, "stranger@example.com")).rejects.toThrow(
+      "Sign-up on this deployment is by invitation only: ask an admin to invite stranger@example.com.",
+    );
+    await signUp(t, "ana@example.com");
+    const users = await t.run((ctx) => ctx.db.query("users").collect());
+    expect(users.find((u) => u.email === "ana@example.com")?.role).toBe("analyst");
+    expect(users.some((u) => u.email === "stranger@example.com")).toBe(false);
+    expect(await t.run((ctx) => ctx.db.query("invitations").collect())).toEqual([]);
+    const audit = await t.run((ctx) => ctx.db.query("auditLog").collect());
+    expect(audit.map((entry) => entry.action)).toEqual(["invite", "updateSettings", "setRole"]);
+    // Inviting an existing account sets its role at once.
+    expect(await admin.client.mutation(api.users.invite, { email: "ana@example.com", role: "labeller" })).toBe("roleSet");
+    expect((await admin.client.query(api.users.list, {})).users.find((u) => u.email === "ana@example.com")?.role).toBe("labeller");
+    await expect(admin.client.mutation(api.users.invite, { email: "not an email", role: "labeller" })).rejects.toThrow('"not an email" is not an email address.');
+  });
+
+  test("a short password and a malformed email are refused with sentences a user can act on", async () => {
+    const t = makeBackend();
+    await expect(signUp(t, "ada@example.com", "short")).rejects.toThrow("Choose a password of at least 8 characters.");
+    await expect(signUp(t, "ada")).rejects.toThrow("Enter your email address, e.g. ada@example.com.");
+    expect(await t.run((ctx) => ctx.db.query("users").collect())).toEqual([]);
+  });
+
+  test("users:makeAdmin (npx convex run) promotes an existing account and names a missing one", async () => {
+    const t = makeBackend();
+    await signUp(t, "owner@example.com");
+    expect(await t.mutation(internal.users.makeAdmin, { email: "Owner@example.com" })).toBe("owner@example.com is now an admin.");
+    expect((await t.run((ctx) => ctx.db.query("users").collect()))[0].role).toBe("admin");
+    await expect(t.mutation(internal.users.makeAdmin, { email: "ghost@example.com" })).rejects.toThrow("No account with the email ghost@example.com");
   });
 
   test("a wrong password is rejected", async () => {

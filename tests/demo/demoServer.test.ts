@@ -136,7 +136,7 @@ describe("demo backend over HTTP", () => {
 
   it("stores an upload once per generateUploadUrl URL and serves it back by its getUrl URL", async () => {
     const { token } = await signInDemoRole("labeller", { baseUrl: server.url });
-    const { body } = await postFunction("mutation", "imageClassification:generateUploadUrl", {}, token);
+    const { body } = await postFunction("mutation", "pictures:generateUploadUrl", {}, token);
     const uploadUrl = body.value as string;
     expect(uploadUrl).toMatch(/^\/api\/storage\/upload\?token=/);
     const bytes = new Uint8Array([137, 80, 78, 71, 1, 2, 3]);
@@ -162,7 +162,7 @@ describe("demo backend over HTTP", () => {
     const events = new FetchEventSource(`${server.url}/api/events`);
     events.addEventListener("version", (event) => versions.push(Number(event.data)));
     await nextValue(versions, 1);
-    await postFunction("mutation", "imageClassification:generateUploadUrl", {}, token);
+    await postFunction("mutation", "pictures:generateUploadUrl", {}, token);
     await nextValue(versions, 2);
     events.close();
     expect(versions[1]).toBeGreaterThan(versions[0]);
@@ -187,7 +187,7 @@ describe("demo BackendClient", () => {
     const unsubscribe = labeller.onUpdate(api.users.me, {}, (user) => results.push(user?.role ?? "none"));
     await nextValue(results, 1);
     // An unrelated write re-runs the query but its result is unchanged, so no second callback.
-    await labeller.mutation(api.imageClassification.generateUploadUrl, {});
+    await labeller.mutation(api.pictures.generateUploadUrl, {});
     await admin.mutation(api.users.setRole, { userId: me!._id, role: "analyst" });
     await nextValue(results, 2);
     expect(results).toEqual(["labeller", "analyst"]);
@@ -208,7 +208,7 @@ describe("demo BackendClient", () => {
 
   it("uploads a blob to a relative upload URL", async () => {
     const client = await signedInClient("labeller");
-    const uploadUrl = await client.mutation(api.imageClassification.generateUploadUrl, {});
+    const uploadUrl = await client.mutation(api.pictures.generateUploadUrl, {});
     const storageId = await client.uploadFile(uploadUrl, new Blob([new Uint8Array([9, 9, 9])], { type: "image/png" }));
     expect(storageId).toMatch(/_storage$/);
     await client.close();

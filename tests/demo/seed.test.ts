@@ -24,7 +24,7 @@ function daysAgo(day: string): number {
 describe("demo seed", () => {
   it("registers both demo versions and activates the first", async () => {
     const { token } = await backend.signIn("admin");
-    const versions = (await backend.call("query", "models:listVersions", {}, token)) as Array<{ number: number; name: string; isActive: boolean }>;
+    const versions = (await backend.call("query", "models:list", {}, token)) as Array<{ number: number; name: string; isActive: boolean }>;
     expect(versions.map((version) => [version.number, version.name, version.isActive]).sort()).toEqual([
       [1, "demo-mlp", true],
       [2, "demo-mlp-v2", false],

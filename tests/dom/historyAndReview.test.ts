@@ -47,7 +47,7 @@ function selectLabelled(wrapper: Awaited<ReturnType<typeof mountWithBackend>>["w
 describe("HistoryPage", () => {
   it("passes the filters to pictures.list and pages with cursors", async () => {
     const backend = new FakeBackend()
-      .on("models:versionChoices", versionChoices)
+      .on("models:choices", versionChoices)
       .on("pictures:list", ({ paginationOpts }: { paginationOpts: { cursor: string | null } }) =>
         paginationOpts.cursor === null
           ? { page: [picture(1), picture(2, { labelled: true, confirmedLabel: "dog" })], isDone: false, continueCursor: "cursor-2" }
@@ -70,7 +70,7 @@ describe("HistoryPage", () => {
     await flushPromises();
     const last = backend.activeSubscriptions("pictures:list")[0].args;
     expect(last).toEqual({
-      filter: { label: "dog", versionId: undefined, labelled: false, from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 10, 28) - 1 },
+      filter: { classLabel: "dog", versionId: undefined, labelled: false, from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 10, 28) - 1 },
       paginationOpts: { numItems: 25, cursor: null },
     });
     expect(wrapper.text()).toContain("Page 1");
@@ -79,10 +79,10 @@ describe("HistoryPage", () => {
   it("offers every version to labellers and analysts, from models.versionChoices, and filters by it", async () => {
     for (const role of ["labeller", "analyst"] as const) {
       const backend = new FakeBackend()
-        .on("models:versionChoices", versionChoices)
+        .on("models:choices", versionChoices)
         .on("pictures:list", { page: [picture(1)], isDone: true, continueCursor: "" });
       const { wrapper } = await mountWithBackend(HistoryPage, backend, { user: userWithRole(role), path: "/history" });
-      expect(backend.callsTo("models:listVersions")).toHaveLength(0);
+      expect(backend.callsTo("models:list")).toHaveLength(0);
       const version = selectLabelled(wrapper, "Version");
       expect(version.findAll("option").map((option) => option.text())).toEqual([
         "any version",
@@ -99,15 +99,15 @@ describe("HistoryPage", () => {
 
   it("hides the version filter while there are no versions", async () => {
     const backend = new FakeBackend()
-      .on("models:versionChoices", [])
+      .on("models:choices", [])
       .on("pictures:list", { page: [picture(1)], isDone: true, continueCursor: "" });
     const { wrapper } = await mountWithBackend(HistoryPage, backend, { user: userWithRole("labeller"), path: "/history" });
-    expect(backend.activeSubscriptions("models:versionChoices")).toHaveLength(1);
+    expect(backend.activeSubscriptions("models:choices")).toHaveLength(1);
     expect(wrapper.findAll("label.field span").map((span) => span.text())).not.toContain("Version");
   });
 
   it("refuses a date range that ends before it starts", async () => {
-    const backend = new FakeBackend().on("models:versionChoices", versionChoices).on("pictures:list", { page: [], isDone: true, continueCursor: "" });
+    const backend = new FakeBackend().on("models:choices", versionChoices).on("pictures:list", { page: [], isDone: true, continueCursor: "" });
     const { wrapper } = await mountWithBackend(HistoryPage, backend, { user: userWithRole("labeller"), path: "/history" });
     const [from, to] = wrapper.findAll('input[type="date"]');
     await from.setValue("2026-11-20");
@@ -120,7 +120,7 @@ describe("HistoryPage", () => {
   it("opens the picture named in ?picture= (from a comparison's disagreement list)", async () => {
     const row = picture(42, { fileName: "fox-or-dog.jpg" });
     const backend = new FakeBackend()
-      .on("models:versionChoices", versionChoices)
+      .on("models:choices", versionChoices)
       .on("pictures:list", { page: [], isDone: true, continueCursor: "" })
       .on("pictures:get", detail(row));
     const { wrapper } = await mountWithBackend(HistoryPage, backend, { user: userWithRole("admin"), path: "/history?picture=pictures:42" });
@@ -133,7 +133,7 @@ describe("HistoryPage: a failed re-classification", () => {
     const failedAt = Date.UTC(2026, 10, 28, 9, 5);
     const row = picture(8, { lastError: "no active model version", lastErrorAt: failedAt });
     const backend = new FakeBackend()
-      .on("models:versionChoices", versionChoices)
+      .on("models:choices", versionChoices)
       .on("pictures:list", { page: [row, picture(9)], isDone: true, continueCursor: "" })
       .on("pictures:get", detail(row));
     const { wrapper } = await mountWithBackend(HistoryPage, backend, { user: userWithRole("labeller"), path: "/history?picture=pictures:8" });
@@ -150,7 +150,7 @@ describe("HistoryPage removal", () => {
   it("removes a picture after confirmation and shows a refusal", async () => {
     let rows = [picture(1), picture(2)];
     const backend = new FakeBackend()
-      .on("models:versionChoices", versionChoices)
+      .on("models:choices", versionChoices)
       .on("pictures:list", () => ({ page: rows, isDone: true, continueCursor: "" }))
       .on("pictures:remove", ({ pictureId }: { pictureId: string }) => {
         if (pictureId === "pictures:2") throw new Error("Uncaught ConvexError: only the picture's uploader or an admin may remove it");

@@ -49,7 +49,7 @@ async function mountDialog(backend: FakeBackend) {
 function adminBackend() {
   return new FakeBackend()
     .on("models:generateUploadUrl", "https://upload.example/weights")
-    .on("models:registerVersion", ({ name }: { name: string }) => ({ versionId: "modelVersions:9", number: 4, name }));
+    .on("models:register", ({ name }: { name: string }) => ({ versionId: "modelVersions:9", number: 4, name }));
 }
 
 describe("ImportWeightsDialog", () => {
@@ -102,12 +102,12 @@ describe("ImportWeightsDialog", () => {
       [4, 3],
       [3, 2],
     ]);
-    expect(backend.callsTo("models:registerVersion")[0].args).toEqual({ storageId: "storage-1", name: "tiny", notes: "retrained on March data" });
+    expect(backend.callsTo("models:register")[0].args).toEqual({ storageId: "storage-1", name: "tiny", notes: "retrained on March data" });
     expect(wrapper.emitted("registered")).toEqual([[{ number: 4, name: "tiny" }]]);
   });
 
   it("shows the server's refusal and stays open", async () => {
-    const backend = adminBackend().on("models:registerVersion", () => {
+    const backend = adminBackend().on("models:register", () => {
       throw new Error("Uncaught ConvexError: Version not registered: these weights are identical to version 1 'tiny' (same sha256).");
     });
     const { wrapper, pick } = await mountDialog(backend);

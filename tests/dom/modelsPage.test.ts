@@ -96,8 +96,8 @@ const comparison = {
 
 function adminBackend() {
   return new FakeBackend()
-    .on("models:listVersions", versions)
-    .on("models:timeline", [
+    .on("models:list", versions)
+    .on("deployment:timeline", [
       {
         _id: "auditLog:1",
         action: "activateVersion",
@@ -110,8 +110,8 @@ function adminBackend() {
         metrics: { accuracy: 0.875, macroF1: 0.8612, ece: 0.041, itemCount: 200, computedAt: 0 },
       },
     ])
-    .on("models:compareVersions", comparison)
-    .on("replay:list", []);
+    .on("evaluation:compare", comparison)
+    .on("replays:list", []);
 }
 
 async function mountModels(backend: FakeBackend) {
@@ -132,7 +132,7 @@ describe("ModelsPage", () => {
   });
 
   it("asks for a reason, then for an override reason when the gate blocks, and activates", async () => {
-    const backend = adminBackend().on("models:activateVersion", (args: { overrideReason?: string }) => {
+    const backend = adminBackend().on("deployment:activate", (args: { overrideReason?: string }) => {
       if (args.overrideReason === undefined) {
         throw new Error("Uncaught ConvexError: Activation blocked by the promotion gate: v2 is worse than the active v1. To activate anyway, give an override reason.");
       }
@@ -145,7 +145,7 @@ describe("ModelsPage", () => {
 
     await dialog().find("form").trigger("submit");
     expect(dialog().find('[role="alert"]').text()).toBe("Give a reason: it is recorded in the activation timeline.");
-    expect(backend.callsTo("models:activateVersion")).toHaveLength(0);
+    expect(backend.callsTo("deployment:activate")).toHaveLength(0);
 
     await dialog().find("textarea").setValue("better on night photos");
     await dialog().find("form").trigger("submit");
@@ -157,7 +157,7 @@ describe("ModelsPage", () => {
     await textareas[1].setValue("night photos matter more this month");
     await dialog().find("form").trigger("submit");
     await flushPromises();
-    expect(backend.callsTo("models:activateVersion").map((call) => call.args)).toEqual([
+    expect(backend.callsTo("deployment:activate").map((call) => call.args)).toEqual([
       { versionId: "modelVersions:2", reason: "better on night photos", overrideReason: undefined },
       { versionId: "modelVersions:2", reason: "better on night photos", overrideReason: "night photos matter more this month" },
     ]);
@@ -171,7 +171,7 @@ describe("ModelsPage", () => {
     await page.find('form[aria-label="Versions to compare"]').trigger("submit");
     await flushPromises();
 
-    expect(backend.callsTo("models:compareVersions")[0].args).toEqual({ candidateId: "modelVersions:2", baselineId: undefined });
+    expect(backend.callsTo("evaluation:compare")[0].args).toEqual({ candidateId: "modelVersions:2", baselineId: undefined });
     expect(page.find('[data-testid="gate-verdict"]').text()).toBe("blocks activation");
     expect(page.text()).toContain("accuracy drops by 25.0 points; at most 2.0 allowed");
     expect(page.text()).toContain("McNemar exact p = 1.00");
@@ -194,11 +194,11 @@ describe("ModelsPage", () => {
 
   it("rolls back only with a reason", async () => {
     const backend = adminBackend()
-      .on("models:listVersions", [
+      .on("models:list", [
         { ...versions[0], isActive: true },
         { ...versions[1], isActive: false, isRollbackTarget: true },
       ])
-      .on("models:rollback", {
+      .on("deployment:rollback", {
         from: { versionId: "modelVersions:2", number: 2, name: "candidate" },
         to: { versionId: "modelVersions:1", number: 1, name: "baseline" },
       });
@@ -207,7 +207,7 @@ describe("ModelsPage", () => {
     await page.find('[role="dialog"] textarea').setValue("v2 misreads foxes");
     await page.find('[role="dialog"] form').trigger("submit");
     await flushPromises();
-    expect(backend.callsTo("models:rollback")[0].args).toEqual({ reason: "v2 misreads foxes", expectedActiveVersionId: "modelVersions:2" });
+    expect(backend.callsTo("deployment:rollback")[0].args).toEqual({ reason: "v2 misreads foxes", expectedActiveVersionId: "modelVersions:2" });
   });
 
   it("closes a reason dialog with Escape without doing anything", async () => {

@@ -123,7 +123,7 @@ describe("PictureResultCard: a failed re-classification", () => {
         classes,
         label: null,
       }))
-      .on("imageClassification:retryClassification", retry);
+      .on("classifications:retry", retry);
   }
 
   async function mountPictureCard(backend: FakeBackend, user = userWithRole("labeller")) {
@@ -147,7 +147,7 @@ describe("PictureResultCard: a failed re-classification", () => {
 
     await retryButton(card)!.trigger("click");
     await flushPromises();
-    expect(backend.callsTo("imageClassification:retryClassification").map((call) => call.args)).toEqual([{ pictureId: "pictures:7" }]);
+    expect(backend.callsTo("classifications:retry").map((call) => call.args)).toEqual([{ pictureId: "pictures:7" }]);
     expect(card.find(".result-card__last-error").exists()).toBe(false);
   });
 

@@ -15,10 +15,13 @@ function adminBackend() {
       promotion: { maxAccuracyDrop: 0.02, minPerClassRecall: 0.5, maxPerClassRecallDrop: 0.1 },
     })
     .on("settings:update", (patch: unknown) => patch)
-    .on("users:list", [
-      { _id: "users:1", email: "admin@example.com", name: null, role: "admin" },
-      { _id: "users:2", email: "new@example.com", name: null, role: null },
-    ])
+    .on("users:list", {
+      users: [
+        { _id: "users:1", email: "admin@example.com", name: null, role: "admin" },
+        { _id: "users:2", email: "new@example.com", name: null, role: null },
+      ],
+      invitations: [],
+    })
     .on("users:setRole", null)
     .on("labelledSet:summary", { total: 0, bySource: { picture: 0, import: 0 }, labels: [], imports: [] })
     .on("labelledSet:importItems", ({ items }: { items: unknown[] }) => ({

@@ -65,14 +65,14 @@ function labellerBackend(privacyMode: "full" | "thumbnail" | "none" = "full") {
   const backend = new FakeBackend()
     .on("users:me", userWithRole("labeller"))
     .on("settings:get", { privacyMode, clipModelId: "Xenova/clip-vit-base-patch32", featureDim: 512, promotion: {} })
-    .on("imageClassification:generateUploadUrl", "https://upload.example/1")
-    .on("imageClassification:recordPicture", () => "pictures:1")
-    .on("imageClassification:classifyImageFeatures", () => {
+    .on("pictures:generateUploadUrl", "https://upload.example/1")
+    .on("pictures:record", () => "pictures:1")
+    .on("classifications:classify", () => {
       const step = deferred<typeof classificationResult>();
       classify.pending.push(step);
       return step.promise;
     })
-    .on("imageClassification:retryClassification", () => classificationResult)
+    .on("classifications:retry", () => classificationResult)
     .on("pictures:get", {
       picture: { _id: "pictures:1", fileName: "cat.jpg", imageUrl: null },
       result: classificationResult,
@@ -118,7 +118,7 @@ describe("upload queue on the label page", () => {
     calls.prepare[0].resolve(stored);
     await flushPromises();
     expect(page.statusOf("cat.jpg")).toBe("Extracting features");
-    expect(backend.callsTo("imageClassification:recordPicture")[0].args).toEqual({
+    expect(backend.callsTo("pictures:record")[0].args).toEqual({
       storageId: "storage-1",
       fileName: "cat.jpg",
       contentType: "image/jpeg",
@@ -130,7 +130,7 @@ describe("upload queue on the label page", () => {
     calls.extract[0].resolve(new Float32Array(512).fill(0.5));
     await flushPromises();
     expect(page.statusOf("cat.jpg")).toBe("Classifying");
-    const sent = backend.callsTo("imageClassification:classifyImageFeatures")[0].args;
+    const sent = backend.callsTo("classifications:classify")[0].args;
     expect(sent.pictureId).toBe("pictures:1");
     expect(sent.clipFeatures).toHaveLength(512);
 
@@ -189,11 +189,11 @@ describe("upload queue on the label page", () => {
     await item.find('button[aria-label="Retry cat.jpg"]').trigger("click");
     await flushPromises();
     expect(page.statusOf("cat.jpg")).toBe("Done");
-    expect(backend.callsTo("imageClassification:retryClassification")).toEqual([
-      { kind: "action", name: "imageClassification:retryClassification", args: { pictureId: "pictures:1" } },
+    expect(backend.callsTo("classifications:retry")).toEqual([
+      { kind: "action", name: "classifications:retry", args: { pictureId: "pictures:1" } },
     ]);
     expect(calls.extract).toHaveLength(1);
-    expect(backend.callsTo("imageClassification:recordPicture")).toHaveLength(1);
+    expect(backend.callsTo("pictures:record")).toHaveLength(1);
   });
 
   it("re-extracts on retry when extraction failed, without uploading again", async () => {
@@ -219,7 +219,7 @@ describe("upload queue on the label page", () => {
     classify.pending[0].resolve(classificationResult);
     await flushPromises();
     expect(page.statusOf("cat.jpg")).toBe("Done");
-    expect(backend.callsTo("imageClassification:recordPicture")).toHaveLength(1);
+    expect(backend.callsTo("pictures:record")).toHaveLength(1);
   });
 
   it("rejects a non-image before upload, naming the file, with no retry", async () => {
@@ -249,9 +249,9 @@ describe("upload queue on the label page", () => {
     calls.prepare[0].resolve(null);
     await flushPromises();
 
-    expect(backend.callsTo("imageClassification:generateUploadUrl")).toEqual([]);
+    expect(backend.callsTo("pictures:generateUploadUrl")).toEqual([]);
     expect(backend.uploads).toEqual([]);
-    expect(backend.callsTo("imageClassification:recordPicture")[0].args.storageId).toBeUndefined();
+    expect(backend.callsTo("pictures:record")[0].args.storageId).toBeUndefined();
   });
 
   it("sends the sniffed image type for a file without a MIME type when no copy is stored", async () => {
@@ -267,7 +267,7 @@ describe("upload queue on the label page", () => {
     calls.prepare[0].resolve(null);
     await flushPromises();
 
-    expect(backend.callsTo("imageClassification:recordPicture")[0].args).toMatchObject({ fileName: "scan-0001", contentType: "image/png" });
+    expect(backend.callsTo("pictures:record")[0].args).toMatchObject({ fileName: "scan-0001", contentType: "image/png" });
   });
 
   it("refuses a file whose type is neither given nor recognisable before anything is uploaded, naming it", async () => {

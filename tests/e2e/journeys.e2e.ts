@@ -430,8 +430,8 @@ describe("roles", () => {
     await saveScreenshot(page, "roles-not-allowed");
 
     const refusals = [
-      await callAsPage(page, "query", "models:listVersions", {}),
-      await callAsPage(page, "mutation", "models:rollback", { reason: "a labeller tries" }),
+      await callAsPage(page, "query", "models:list", {}),
+      await callAsPage(page, "mutation", "deployment:rollback", { reason: "a labeller tries" }),
       await callAsPage(page, "mutation", "settings:update", { privacyMode: "none" }),
       await callAsPage(page, "query", "analytics:timeSeries", { from: "2026-01-01", to: "2026-01-02" }),
     ];

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { compareOnLabelledSet, evaluateVersionOnSet, evaluationClasses, headlineMetrics, type ModelOutput } from "../../convex/lib/labelledEvaluation.ts";
+import {
+  compareOnLabelledSet,
+  evaluateVersionOnSet,
+  evaluationClasses,
+  headlineMetrics,
+  LabelledSetComparison,
+  VersionEvaluation,
+  type ModelOutput,
+} from "../../convex/lib/labelledEvaluation.ts";
+import { seededRandom } from "../../tools/seededRandom.ts";
 
 function output(probabilities: number[]): ModelOutput {
   const labelIndex = probabilities.indexOf(Math.max(...probabilities));
@@ -13,36 +22,41 @@ describe("evaluationClasses", () => {
   });
 });
 
-describe("evaluateVersionOnSet", () => {
-  it("scores a version against labels it may not know, mapping its classes by name", () => {
-    const { classes, report } = evaluateVersionOnSet(
-      ["dog", "cat", "zebra"],
-      [output([0.2, 0.8]), output([0.6, 0.4]), output([0.3, 0.7])],
+describe("one version on the labelled set", () => {
+  it("leaves out items whose label the version does not know, and counts them apart by label", () => {
+    const { classes, report, excluded } = evaluateVersionOnSet(
+      ["dog", "cat", "zebra", "zebra", "beagle"],
+      [output([0.2, 0.8]), output([0.6, 0.4]), output([0.3, 0.7]), output([0.3, 0.7]), output([0.9, 0.1])],
       ["cat", "dog"],
     );
-    expect(classes).toEqual(["cat", "dog", "zebra"]);
-    expect(report.accuracy).toBeCloseTo(2 / 3, 12);
-    // The unknown class is never predicted: its item lands in the "dog" column.
+    expect(classes).toEqual(["cat", "dog"]);
+    expect(report.itemCount).toBe(2);
+    expect(report.accuracy).toBe(1);
     expect(report.confusion).toEqual([
-      [1, 0, 0],
-      [0, 1, 0],
-      [0, 1, 0],
+      [1, 0],
+      [0, 1],
     ]);
-    expect(headlineMetrics(report)).toEqual({
-      accuracy: report.accuracy,
-      macroF1: report.macroF1,
-      ece: report.expectedCalibrationError,
-      itemCount: 3,
-    });
+    expect(excluded).toEqual({ itemCount: 3, labels: [{ label: "zebra", count: 2 }, { label: "beagle", count: 1 }] });
+    expect(headlineMetrics(report, excluded)).toEqual({ accuracy: 1, macroF1: 1, ece: report.expectedCalibrationError, itemCount: 2, excludedItemCount: 3 });
   });
 
   it("gives null metrics on an empty set", () => {
-    const { report } = evaluateVersionOnSet([], [], ["cat"]);
-    expect(headlineMetrics(report)).toEqual({ accuracy: null, macroF1: null, ece: null, itemCount: 0 });
+    const { report, excluded } = evaluateVersionOnSet([], [], ["cat"]);
+    expect(headlineMetrics(report, excluded)).toEqual({ accuracy: null, macroF1: null, ece: null, itemCount: 0, excludedItemCount: 0 });
+  });
+
+  it("gives the same report page by page as all at once", () => {
+    const random = seededRandom(5);
+    const classes = ["a", "b", "c"];
+    const labels = Array.from({ length: 200 }, () => ["a", "b", "c", "x"][Math.floor(random() * 4)]);
+    const outputs = labels.map(() => output([random(), random(), random()]));
+    const paged = new VersionEvaluation(classes);
+    for (let start = 0; start < labels.length; start += 37) paged.addPage(labels.slice(start, start + 37), outputs.slice(start, start + 37));
+    expect(paged.finish()).toEqual(evaluateVersionOnSet(labels, outputs, classes));
   });
 });
 
-describe("compareOnLabelledSet", () => {
+describe("candidate versus baseline", () => {
   // Baseline knows [cat, dog]; the candidate orders its classes [dog, cat, bird].
   const source = {
     labels: ["cat", "dog", "bird", "cat"],
@@ -55,40 +69,84 @@ describe("compareOnLabelledSet", () => {
     disagreementLimit: 100,
   };
 
-  it("matches the hand-computed comparison", () => {
+  it("judges both on the items whose label both know, matching the hand-computed comparison", () => {
     const comparison = compareOnLabelledSet(source);
     expect(comparison.classes).toEqual(["cat", "dog", "bird"]);
-    expect(comparison.itemCount).toBe(4);
-    expect(comparison.baseline.accuracy).toBe(0.5);
-    expect(comparison.candidate.accuracy).toBe(0.5);
-    expect(comparison.accuracyDifference).toBe(0);
-    expect(comparison.agreementRate).toBe(0.5);
-    expect(comparison.disagreementCount).toBe(2);
-    // Item 2: baseline 0.6 − 0 for cat over bird, candidate 0.7 − 0.2 → 1.1; item 1: (0.7 − 0.3) + (0.7 − 0.2) → 0.9.
+    // "bird" is unknown to the baseline: left out of both reports.
+    expect(comparison.itemCount).toBe(3);
+    expect(comparison.excluded).toEqual({ itemCount: 1, labels: [{ label: "bird", count: 1 }] });
+    expect(comparison.baseline.accuracy).toBeCloseTo(2 / 3, 12);
+    expect(comparison.candidate.accuracy).toBeCloseTo(1 / 3, 12);
+    // Items: cat (both right), dog (only the baseline right), the last cat (both say dog).
+    expect(comparison.agreementRate).toBeCloseTo(2 / 3, 12);
+    expect(comparison.disagreementCount).toBe(1);
+    // (0.7 − 0.3) for the baseline's dog over cat, (0.7 − 0.2) for the candidate's cat over dog.
     expect(comparison.disagreements.map((d) => [d.index, d.pictureId, d.trueLabel, d.baselineLabel, d.candidateLabel, d.correct])).toEqual([
-      [2, "p2", "bird", "cat", "bird", "candidate"],
       [1, null, "dog", "dog", "cat", "baseline"],
     ]);
-    expect(comparison.disagreements[0].margin).toBeCloseTo(1.1, 6);
-    expect(comparison.disagreements[1].margin).toBeCloseTo(0.9, 6);
-    expect(comparison.disagreements[0]).toMatchObject({ baselineConfidence: 0.6, candidateConfidence: 0.7 });
-    expect(comparison.mcnemar).toEqual({ baselineOnlyCorrect: 1, candidateOnlyCorrect: 1, pValue: 1 });
+    expect(comparison.disagreements[0].margin).toBeCloseTo(0.9, 6);
+    expect(comparison.mcnemar).toEqual({ baselineOnlyCorrect: 1, candidateOnlyCorrect: 0, pValue: 1 });
+    expect(comparison.paired).toEqual({ n11: 1, n10: 1, n01: 0, n00: 1 });
   });
 
-  it("blocks on the per-class recall the candidate loses, naming the class", () => {
-    const { gate } = compareOnLabelledSet(source);
-    expect(gate.allowed).toBe(false);
-    expect(gate.reasons).toHaveLength(2);
-    expect(gate.reasons.every((reason) => reason.includes('"dog"'))).toBe(true);
-    expect(compareOnLabelledSet({ ...source, thresholds: { maxPerClassRecallDrop: 1, minPerClassRecall: 0 } }).gate).toEqual({
-      allowed: true,
-      reasons: [],
+  it("is not pulled down by labels of another version's classes (dog breeds labelled through a breed model)", () => {
+    const demoClasses = ["cat", "dog"];
+    const clean = { ...source, labels: ["cat", "dog", "cat", "dog"], baselineClasses: demoClasses, candidateClasses: demoClasses,
+      baselineOutputs: [output([0.9, 0.1]), output([0.2, 0.8]), output([0.8, 0.2]), output([0.3, 0.7])],
+      candidateOutputs: [output([0.9, 0.1]), output([0.2, 0.8]), output([0.8, 0.2]), output([0.6, 0.4])], pictureIds: [null, null, null, null] };
+    const withBreeds = {
+      ...clean,
+      labels: [...clean.labels, "beagle", "pug"],
+      pictureIds: [...clean.pictureIds, "b1", "b2"],
+      baselineOutputs: [...clean.baselineOutputs, output([0.5, 0.5]), output([0.5, 0.5])],
+      candidateOutputs: [...clean.candidateOutputs, output([0.5, 0.5]), output([0.5, 0.5])],
+    };
+    const a = compareOnLabelledSet(clean);
+    const b = compareOnLabelledSet(withBreeds);
+    expect(b.candidate.macroF1).toBe(a.candidate.macroF1);
+    expect(b.baseline.perClass).toEqual(a.baseline.perClass);
+    expect(b.gate).toEqual(a.gate);
+    expect(b.classes).toEqual(["cat", "dog"]);
+    expect(b.excluded).toEqual({ itemCount: 2, labels: [{ label: "beagle", count: 1 }, { label: "pug", count: 1 }] });
+  });
+
+  it("says in one line when the versions share no class with the set", () => {
+    const breeds = ["beagle", "pug"];
+    const comparison = compareOnLabelledSet({ ...source, candidateClasses: breeds, candidateOutputs: source.labels.map(() => output([0.6, 0.4])), baselineName: "the active version" });
+    expect(comparison.itemCount).toBe(0);
+    expect(comparison.gate).toEqual({
+      allowed: false,
+      reasons: ["no classes in common with the labelled set: none of its 4 items has a label that both versions know, so the candidate cannot be compared with the active version"],
     });
   });
 
-  it("keeps only the largest disagreements when limited", () => {
-    const limited = compareOnLabelledSet({ ...source, disagreementLimit: 1 });
-    expect(limited.disagreementCount).toBe(2);
-    expect(limited.disagreements.map((d) => d.index)).toEqual([2]);
+  it("blocks on the per-class recall the candidate loses, naming the class and the baseline", () => {
+    const { gate } = compareOnLabelledSet(source);
+    expect(gate.allowed).toBe(false);
+    expect(gate.reasons.some((reason) => reason.includes("below the baseline's"))).toBe(true);
+    expect(compareOnLabelledSet({ ...source, thresholds: { maxAccuracyDrop: 1, maxPerClassRecallDrop: 1, minPerClassRecall: 0 } }).gate).toEqual({ allowed: true, reasons: [] });
+  });
+
+  it("keeps only the largest disagreements, and the same ones page by page as all at once", () => {
+    const random = seededRandom(11);
+    const classes = ["a", "b", "c", "d"];
+    const labels = Array.from({ length: 500 }, () => classes[Math.floor(random() * 4)]);
+    const pictureIds = labels.map((_, i) => `p${i}`);
+    const baselineOutputs = labels.map(() => output([random(), random(), random(), random()]));
+    const candidateOutputs = labels.map(() => output([random(), random(), random(), random()]));
+    const options = { baselineClasses: classes, candidateClasses: classes, thresholds: {}, disagreementLimit: 10 };
+    const whole = compareOnLabelledSet({ ...options, labels, pictureIds, baselineOutputs, candidateOutputs });
+    const paged = new LabelledSetComparison<string>(options);
+    for (let start = 0; start < labels.length; start += 64) {
+      const end = start + 64;
+      paged.addPage(labels.slice(start, end), pictureIds.slice(start, end), baselineOutputs.slice(start, end), candidateOutputs.slice(start, end));
+    }
+    expect(paged.finish()).toEqual(whole);
+    expect(whole.disagreements).toHaveLength(10);
+    expect(whole.disagreementCount).toBeGreaterThan(10);
+    const margins = whole.disagreements.map((d) => d.margin);
+    expect(margins).toEqual([...margins].sort((x, y) => y - x));
+    // Each listed disagreement names its own item.
+    for (const d of whole.disagreements) expect(d.pictureId).toBe(`p${d.index}`);
   });
 });

@@ -269,7 +269,7 @@ describe("evaluatePromotionGate", () => {
   });
 
   it("blocks an accuracy drop and a per-class recall drop, with readable reasons", () => {
-    const verdict = evaluatePromotionGate(reportWith([45, 36]), reportWith([43, 42]), {}, ["cat", "dog"]);
+    const verdict = evaluatePromotionGate(reportWith([45, 36]), reportWith([43, 42]), {}, ["cat", "dog"], { baselineName: "the active version" });
     expect(verdict.allowed).toBe(false);
     expect(verdict.reasons).toEqual([
       "accuracy 0.81 is 0.04 below the active version's 0.85 (allowed drop 0.01)",
@@ -277,18 +277,22 @@ describe("evaluatePromotionGate", () => {
     ]);
   });
 
+  it("names the baseline as 'the baseline' unless told it is the active version", () => {
+    expect(evaluatePromotionGate(reportWith([45, 36]), reportWith([43, 42])).reasons[0]).toBe("accuracy 0.81 is 0.04 below the baseline's 0.85 (allowed drop 0.01)");
+  });
+
   it("applies the recall floor only where the candidate is also worse than active", () => {
     const thresholds = { maxAccuracyDrop: 1, maxPerClassRecallDrop: 1, minPerClassRecall: 0.5 };
     const worse = evaluatePromotionGate(reportWith([50, 20]), reportWith([50, 22]), thresholds);
-    expect(worse.reasons).toEqual(["recall for class 1 0.4 is below the floor 0.5 (active version: 0.44, support 50)"]);
+    expect(worse.reasons).toEqual(["recall for class 1 0.4 is below the floor 0.5 (the baseline: 0.44, support 50)"]);
     expect(evaluatePromotionGate(reportWith([50, 22]), reportWith([50, 20]), thresholds).allowed).toBe(true);
   });
 
   it("states both the drop and the floor when a class breaches both", () => {
     const verdict = evaluatePromotionGate(reportWith([50, 20]), reportWith([50, 40]), { maxAccuracyDrop: 1 }, ["cat", "dog"]);
     expect(verdict.reasons).toEqual([
-      `recall for "dog" 0.4 is 0.4 below the active version's 0.8 (allowed drop 0.05)`,
-      `recall for "dog" 0.4 is below the floor 0.5 (active version: 0.8, support 50)`,
+      `recall for "dog" 0.4 is 0.4 below the baseline's 0.8 (allowed drop 0.05)`,
+      `recall for "dog" 0.4 is below the floor 0.5 (the baseline: 0.8, support 50)`,
     ]);
   });
 
@@ -301,7 +305,15 @@ describe("evaluatePromotionGate", () => {
     const empty = evaluateClassifier({ trueLabels: [], predictions: [], classCount: 2 });
     expect(evaluatePromotionGate(empty, empty)).toEqual({
       allowed: false,
-      reasons: ["the labelled set is empty, so the candidate cannot be compared with the active version"],
+      reasons: ["the labelled set is empty, so the candidate cannot be compared with the baseline"],
+    });
+  });
+
+  it("says there are no classes in common when every item was left out, in one line", () => {
+    const empty = evaluateClassifier({ trueLabels: [], predictions: [], classCount: 25 });
+    expect(evaluatePromotionGate(empty, empty, {}, [], { baselineName: "the active version", excludedItemCount: 40 })).toEqual({
+      allowed: false,
+      reasons: ["no classes in common with the labelled set: none of its 40 items has a label that both versions know, so the candidate cannot be compared with the active version"],
     });
   });
 

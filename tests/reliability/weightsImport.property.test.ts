@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, test } from "vitest";
 import fc from "fast-check";
 import { importWeightsJson, importWeightsValue, type ImportResult } from "../../convex/lib/weightsImport.ts";
-import { canonicalWeightsSchema } from "../../convex/lib/weightsFormat.ts";
+import { canonicalWeightsSchema } from "../../convex/lib/weightsSchema.ts";
 import { toMlpModel } from "../../convex/lib/mlpModel.ts";
 import { mlpForward } from "../../convex/lib/mlpForward.ts";
 import { clone, makeCanonicalWeights, toSequentialStateDict } from "../lib/weightsFixtures.ts";

@@ -101,20 +101,18 @@ describe("compareModelsOnSet", () => {
 });
 
 describe("compareModelsOnSet with different class lists", () => {
-  it("compares over the union of classes, so a class one version lacks costs it that class's recall", () => {
+  it("judges both versions on the items whose label both know, and counts the rest apart", () => {
     const renamed = { ...twoFeatureModel("renamed", false), classes: ["a", "c"] };
     const text = setText + JSON.stringify({ features: [0, 2], label: "c" }) + "\n";
     const set = parseLabelledSetLines(text, 2, ["a", "b", "c"], "set.jsonl");
     const comparison = compareModelsOnSet(toMlpModel(twoFeatureModel("straight", false)), toMlpModel(renamed), set, 10);
     expect(comparison.classes).toEqual(["a", "b", "c"]);
-    expect(comparison.baseline.perClass[2]).toMatchObject({ support: 1, recall: 0, predictedCount: 0 });
-    expect(comparison.candidate.perClass[1]).toMatchObject({ support: 1, recall: 0, predictedCount: 0 });
-    expect(comparison.candidate.perClass[2]).toMatchObject({ recall: 1, predictedCount: 3 });
-    expect(comparison.disagreements.map((item) => [item.baselineLabel, item.candidateLabel])).toEqual([
-      ["b", "c"],
-      ["b", "c"],
-      ["b", "c"],
-    ]);
+    // Only the three "a" lines count: "b" is unknown to the candidate, "c" to the baseline.
+    expect(comparison.itemCount).toBe(3);
+    expect(comparison.excluded).toEqual({ itemCount: 2, labels: [{ label: "b", count: 1 }, { label: "c", count: 1 }] });
+    expect(comparison.baseline.accuracy).toBeCloseTo(2 / 3, 12);
+    expect(comparison.candidate.accuracy).toBeCloseTo(2 / 3, 12);
+    expect(comparison.disagreements.map((item) => [item.trueLabel, item.baselineLabel, item.candidateLabel])).toEqual([["a", "b", "c"]]);
   });
 });
 
@@ -130,7 +128,7 @@ describe("mlp compare", () => {
     expect(text).toMatch(/^a\s+3\s+1\.00 \/ 0\.67 \/ 0\.80\s+0\.50 \/ 0\.33 \/ 0\.40$/m);
     expect(text).toContain("agreement: 0.000 (4 of 4 items disagree)");
     expect(text).toContain("McNemar exact test: only A right 3, only B right 1, p = 0.6250");
-    expect(text).toContain("accuracy 0.25 is 0.5 below the active version's 0.75 (allowed drop 0.01)");
+    expect(text).toContain("accuracy 0.25 is 0.5 below the baseline's 0.75 (allowed drop 0.01)");
     expect(text).toMatch(/^4\s+a\s+b \(0\.88\)\s+a \(0\.88\)\s+1\.52\s+B$/m);
   });
 

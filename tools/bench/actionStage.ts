@@ -1,11 +1,11 @@
 /**
- * Stage 3: the whole `classifyImageFeatures` action under convex-test
- * (active-version query, access checks + rate limit mutation, storage read,
+ * Stage 3: the whole `classifications.classify` action under convex-test
+ * (active-version query, access checks + rate limit mutation, weights query,
  * decode, forward pass, result mutation) against the same action loading the
  * weights as JSON.
  *
  * The baseline swaps exactly two of the action's steps (the
- * `classificationSteps` seams): `readWeights` reads the canonical JSON file
+ * `weightsSource` seams): `readBytes` reads the canonical JSON file
  * stored beside the binary, and `decode` checks its sha256 (as the binary
  * path checks the registered hash) and runs `JSON.parse` + `toMlpModel`.
  * Everything else, including convex-test's own overhead, is identical, so
@@ -14,7 +14,8 @@
  */
 import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
-import { classificationSteps } from "../../convex/imageClassification.ts";
+import { classificationSteps } from "../../convex/classifications.ts";
+import { weightsSource } from "../../convex/model/weights.ts";
 import { toMlpModel } from "../../convex/lib/mlpModel.ts";
 import { sha256Hex } from "../../convex/lib/weightsBinary.ts";
 import type { CanonicalWeights } from "../../convex/lib/weightsFormat.ts";
@@ -23,8 +24,7 @@ import { benchFeatures, type BenchModel } from "./benchModels.ts";
 import { makeFigure, type BenchFigure } from "./figures.ts";
 import { comparePaired, median, type TimingOptions } from "./timing.ts";
 
-type Steps = typeof classificationSteps;
-type StepOverrides = Pick<Steps, "readWeights" | "decode" | "score">;
+type StepOverrides = Pick<typeof weightsSource, "readBytes" | "decode"> & Pick<typeof classificationSteps, "score">;
 
 export interface ActionStageOptions {
   bench: BenchModel;
@@ -40,10 +40,10 @@ class StepClock {
   wrap(steps: StepOverrides): StepOverrides {
     const clock = this;
     return {
-      async readWeights(ctx, version) {
+      async readBytes(ctx, version) {
         const started = performance.now();
         try {
-          return await steps.readWeights(ctx, version);
+          return await steps.readBytes(ctx, version);
         } finally {
           clock.current += performance.now() - started;
         }
@@ -75,7 +75,7 @@ class StepClock {
 }
 
 async function recordBenchPicture(backend: BenchBackend): Promise<Id<"pictures">> {
-  return backend.callers[0].mutation(api.imageClassification.recordPicture, { fileName: "bench.jpg", contentType: "image/jpeg" });
+  return backend.callers[0].mutation(api.pictures.record, { fileName: "bench.jpg", contentType: "image/jpeg" });
 }
 
 export async function measureClassificationAction({ bench, timing }: ActionStageOptions): Promise<BenchFigure[]> {
@@ -85,10 +85,10 @@ export async function measureClassificationAction({ bench, timing }: ActionStage
   const clipFeatures = Array.from(benchFeatures(1, bench.model.layers[0].inDim, 3));
   const jsonSha256 = await sha256Hex(new TextEncoder().encode(bench.jsonText));
 
-  const original: StepOverrides = { readWeights: classificationSteps.readWeights, decode: classificationSteps.decode, score: classificationSteps.score };
+  const original: StepOverrides = { readBytes: weightsSource.readBytes, decode: weightsSource.decode, score: classificationSteps.score };
   const jsonSteps: StepOverrides = {
     ...original,
-    async readWeights(ctx) {
+    async readBytes(ctx) {
       const blob = await ctx.storage.get(stored.jsonStorageId);
       if (blob === null) throw new Error(`the benchmark's JSON weights file ${stored.jsonStorageId} is missing from storage`);
       return new Uint8Array(await blob.arrayBuffer());
@@ -105,8 +105,10 @@ export async function measureClassificationAction({ bench, timing }: ActionStage
   const jsonTimed = jsonClock.wrap(jsonSteps);
 
   const classify = async (steps: StepOverrides) => {
-    Object.assign(classificationSteps, steps);
-    return backend.nextCaller().action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures });
+    weightsSource.readBytes = steps.readBytes;
+    weightsSource.decode = steps.decode;
+    classificationSteps.score = steps.score;
+    return backend.nextCaller().action(api.classifications.classify, { pictureId, clipFeatures });
   };
   try {
     const paired = await comparePaired(() => classify(binaryTimed), () => classify(jsonTimed), timing);
@@ -137,6 +139,8 @@ export async function measureClassificationAction({ bench, timing }: ActionStage
       }),
     ];
   } finally {
-    Object.assign(classificationSteps, original);
+    weightsSource.readBytes = original.readBytes;
+    weightsSource.decode = original.decode;
+    classificationSteps.score = original.score;
   }
 }

@@ -10,6 +10,7 @@
 import { convexTest, type TestConvex } from "convex-test";
 import schema from "../../convex/schema.ts";
 import type { Id } from "../../convex/_generated/dataModel";
+import { storeWeightsChunks } from "../../convex/model/weights.ts";
 import { summarizeModel } from "../../convex/lib/mlpModel.ts";
 import { sha256Hex } from "../../convex/lib/weightsBinary.ts";
 import { loadConvexModules } from "../demo/demoBackend.ts";
@@ -77,6 +78,7 @@ export async function storeBenchVersion(backend: BenchBackend, bench: BenchModel
       status: "ready",
       createdBy,
     });
+    await storeWeightsChunks(ctx, versionId, bench.binary.slice().buffer);
     if (options.activate) {
       const deployment = await ctx.db.query("deployment").first();
       if (deployment === null) await ctx.db.insert("deployment", { activeVersionId: versionId, previousVersionIds: [], updatedAt: Date.now() });

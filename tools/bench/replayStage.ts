@@ -1,13 +1,14 @@
 /**
  * Stage 4: replay throughput. First the replay's batch scoring step
  * (`replaySteps.score` on one chunk) against onnxruntime-node on the same
- * chunk; then a whole replay through `replay.reclassify` under convex-test
+ * chunk; then a whole replay through `replays.start` under convex-test
  * (paging stored classifications, decoding once per chunk, scoring, storing
  * shadow results, scheduling the next chunk) against that scoring alone.
  */
 import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
-import { REPLAY_CHUNK_SIZE, replaySteps } from "../../convex/replay.ts";
+import { REPLAY_CHUNK_SIZE, replaySteps } from "../../convex/replays.ts";
+import { storeFeatures } from "../../convex/model/features.ts";
 import { createBenchBackend, storeBenchVersion, type BenchBackend } from "./benchBackend.ts";
 import { benchFeatures, type BenchModel } from "./benchModels.ts";
 import { makeFigure, type BenchFigure } from "./figures.ts";
@@ -36,13 +37,14 @@ async function seedLiveClassifications(backend: BenchBackend, versionId: Id<"mod
       for (let i = start; i < Math.min(count, start + perTransaction); i++) {
         const row = Array.from(features.subarray(i * dim, (i + 1) * dim));
         const pictureId = await ctx.db.insert("pictures", {
-          uploaderId, fileName: `replay-${i}.jpg`, contentType: "image/jpeg", storageMode: "none", status: "classified", attempts: 1, labelled: false, features: row,
+          uploaderId, fileName: `replay-${i}.jpg`, contentType: "image/jpeg", storageMode: "none", status: "classified", attempts: 1, labelled: false,
         });
+        const featuresId = await storeFeatures(ctx, row, pictureId);
         const probabilities = Array.from({ length: classCount }, () => 1 / classCount);
         const classificationId = await ctx.db.insert("classifications", {
-          pictureId, versionId, versionNumber: 1, probabilities, labelIndex: 0, label: bench.model.classes[0], confidence: probabilities[0], features: row, day: "2026-11-01",
+          pictureId, versionId, versionNumber: 1, probabilities, labelIndex: 0, label: bench.model.classes[0], confidence: probabilities[0], featuresId, day: "2026-11-01", current: true,
         });
-        await ctx.db.patch(pictureId, { latestClassificationId: classificationId, label: bench.model.classes[0], confidence: probabilities[0], versionId });
+        await ctx.db.patch(pictureId, { featuresId, latestClassificationId: classificationId, label: bench.model.classes[0], confidence: probabilities[0], versionId, classLabel: bench.model.classes[0] });
       }
     });
   }
@@ -72,7 +74,7 @@ export async function timeEndToEndReplay(bench: BenchModel, count: number, runs:
   let processed = 0;
   for (let run = 0; run < runs; run++) {
     const started = performance.now();
-    const replayId = await admin.mutation(api.replay.reclassify, { versionId: candidate.versionId, filter: {} });
+    const replayId = await admin.mutation(api.replays.start, { versionId: candidate.versionId, filter: {} });
     ({ processed } = await waitForReplay(backend, replayId, 120_000));
     samples.push(performance.now() - started);
     if (processed !== count) throw new Error(`the benchmark replay re-scored ${processed} classifications, expected ${count}`);

@@ -10,8 +10,10 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { convexTest } from "convex-test";
 import { makeFunctionReference } from "convex/server";
 import type { Value } from "convex/values";
-import schema, { type Role } from "../../convex/schema.ts";
+import schema from "../../convex/schema.ts";
+import type { Role } from "../../convex/lib/shapes.ts";
 import type { Id } from "../../convex/_generated/dataModel";
+import { storeWeightsChunks } from "../../convex/model/weights.ts";
 
 export type FunctionKind = "query" | "mutation" | "action";
 
@@ -183,7 +185,7 @@ export async function createDemoBackend(options: CreateDemoBackendOptions = {}):
 
   async function resolvePublicFunction(kind: FunctionKind, path: string): Promise<void> {
     if (!pathPattern.test(path)) {
-      throw new DemoRequestError(400, `Expected a function path like "models:listVersions", got ${JSON.stringify(path)}.`);
+      throw new DemoRequestError(400, `Expected a function path like "models:list", got ${JSON.stringify(path)}.`);
     }
     const [modulePath, exportName] = path.split(":");
     const load = Object.entries(modules).find(([file]) => file.replace(/\.(ts|js)$/, "") === modulePrefix + modulePath)?.[1];
@@ -295,7 +297,10 @@ export async function createDemoBackend(options: CreateDemoBackendOptions = {}):
         const blob = await ctx.storage.get(version.storageId);
         if (!blob) throw new DemoRequestError(400, `The weights file of version ${version.number} is already gone.`);
         const bytes = await blob.arrayBuffer();
+        // The file and the chunks the classifier reads: both, as an operator deleting a version's data would.
         await ctx.storage.delete(version.storageId);
+        const chunks = await ctx.db.query("weightsChunks").withIndex("by_version_index", (q) => q.eq("versionId", version._id)).collect();
+        for (const chunk of chunks) await ctx.db.delete(chunk._id);
         return { versionId: version._id, number: version.number, bytes };
       });
       deletedWeights.push({ versionId: deleted.versionId, bytes: deleted.bytes });
@@ -319,6 +324,7 @@ export async function createDemoBackend(options: CreateDemoBackendOptions = {}):
         await t.run(async (ctx) => {
           const storageId = await ctx.storage.store(new Blob([bytes]));
           await ctx.db.patch(versionId, { storageId });
+          await storeWeightsChunks(ctx, versionId, bytes);
         });
       }
       const reactivate = clearedActiveId;

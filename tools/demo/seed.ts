@@ -99,7 +99,7 @@ export async function seedDemo(context: DemoSeedContext, options: DemoSeedOption
     await context.callAs("admin", "mutation", "settings:update", { clipModelId });
     summary.versionIds.push(await registerVersion(context, first, "Demo weights, first training run."));
     if (clipMatches) {
-      await context.callAs("admin", "action", "models:activateVersion", {
+      await context.callAs("admin", "action", "deployment:activate", {
         versionId: summary.versionIds[0],
         reason: "Demo seed: first version goes live.",
       });
@@ -145,7 +145,7 @@ export async function seedDemo(context: DemoSeedContext, options: DemoSeedOption
 async function registerVersion(context: DemoSeedContext, weights: CanonicalWeights, notes: string): Promise<string> {
   const bytes = encodeWeights(toMlpModel(weights));
   const storageId = await context.storeBlob(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: "application/octet-stream" }));
-  const registered = await context.callAs("admin", "action", "models:registerVersion", { storageId, name: weights.name, notes });
+  const registered = await context.callAs("admin", "action", "models:register", { storageId, name: weights.name, notes });
   return versionIdOf(registered);
 }
 
@@ -153,7 +153,7 @@ function versionIdOf(registered: Value): string {
   if (registered !== null && typeof registered === "object" && "versionId" in registered && typeof registered.versionId === "string") {
     return registered.versionId;
   }
-  throw new DemoSeedError("models:registerVersion", `expected {versionId, number, name}, got ${JSON.stringify(registered)}`);
+  throw new DemoSeedError("models:register", `expected {versionId, number, name}, got ${JSON.stringify(registered)}`);
 }
 
 async function seedPictures(
@@ -187,14 +187,14 @@ async function seedPictures(
         const features = Array.from(await extractor.extract(file.path));
         const pictureId = await context.atTimeOffset(-daysAgo * dayMs, async () => {
           const storageId = await context.storeBlob(new Blob([new Uint8Array(bytes)], { type: "image/png" }));
-          const id = (await context.callAs("labeller", "mutation", "imageClassification:recordPicture", {
+          const id = (await context.callAs("labeller", "mutation", "pictures:record", {
             storageId,
             fileName: basename(file.path),
             contentType: "image/png",
             ...(width ? { width } : {}),
             ...(height ? { height } : {}),
           })) as string;
-          await context.callAs("labeller", "action", "imageClassification:classifyImageFeatures", { pictureId: id, clipFeatures: features });
+          await context.callAs("labeller", "action", "classifications:classify", { pictureId: id, clipFeatures: features });
           // Some confirmed labels so "predicted vs confirmed" has data; the rest wait in the review queue.
           if (index === 0 && daysAgo > 0) await context.callAs("labeller", "mutation", "labels:set", { pictureId: id, label: file.className });
           return id;

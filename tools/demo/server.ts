@@ -15,7 +15,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ConvexError, convexToJson, jsonToConvex, type Value } from "convex/values";
-import { roles, type Role } from "../../convex/schema.ts";
+import { ROLES, type Role } from "../../convex/lib/shapes.ts";
 import { DemoRequestError, type DemoBackend, type FunctionKind } from "./demoBackend.ts";
 
 export const DEFAULT_DEMO_BACKEND_PORT = 3210;
@@ -78,7 +78,7 @@ function functionErrorBody(error: unknown): { status: "error"; errorMessage: str
 
 async function answerFunctionCall(backend: DemoBackend, kind: FunctionKind, request: IncomingMessage, response: ServerResponse) {
   const body = await readJsonObject(request);
-  if (typeof body.path !== "string") throw new DemoRequestError(400, 'Expected "path" to be a string like "models:listVersions".');
+  if (typeof body.path !== "string") throw new DemoRequestError(400, 'Expected "path" to be a string like "models:list".');
   const args = jsonToConvex((body.args ?? {}) as never);
   if (typeof args !== "object" || args === null || Array.isArray(args)) {
     throw new DemoRequestError(400, `Expected "args" to be an object, got ${JSON.stringify(body.args)}.`);
@@ -113,7 +113,7 @@ function streamEvents(backend: DemoBackend, request: IncomingMessage, response: 
 }
 
 function isRole(value: unknown): value is Role {
-  return typeof value === "string" && (roles as string[]).includes(value);
+  return typeof value === "string" && (ROLES as readonly string[]).includes(value);
 }
 
 async function route(backend: DemoBackend, request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -150,7 +150,7 @@ async function route(backend: DemoBackend, request: IncomingMessage, response: S
   if (url.pathname === "/api/demo/signIn" && method === "POST") {
     const body = await readJsonObject(request);
     if (!isRole(body.role)) {
-      throw new DemoRequestError(400, `Expected "role" to be one of ${roles.join(", ")}, got ${JSON.stringify(body.role)}.`);
+      throw new DemoRequestError(400, `Expected "role" to be one of ${ROLES.join(", ")}, got ${JSON.stringify(body.role)}.`);
     }
     return sendJson(response, 200, await backend.signIn(body.role));
   }

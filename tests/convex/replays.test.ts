@@ -1,11 +1,12 @@
 import { afterEach, beforeAll, describe, expect, test, vi } from "vitest";
-import { api } from "../../convex/_generated/api";
+import { api, internal } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
-import { REPLAY_CHUNK_SIZE, replaySteps } from "../../convex/replay";
+import { REPLAY_CHUNK_SIZE, REPLAY_INTERRUPTED_MESSAGE, REPLAY_STALL_MS, replaySteps } from "../../convex/replays";
 import { mlpForward } from "../../convex/lib/mlpForward";
 import type { MlpModel } from "../../convex/lib/weightsFormat";
 import { asUser, ensureAuthEnv, makeBackend, type Backend } from "./harness";
-import { classifiedPicture, makeTestModel, replaceStoredWeights, sampleFeatures, seedActiveVersion, seedVersion, storedWeightsOf, withLastByteFlipped } from "./fixtures";
+import { storeFeatures } from "../../convex/model/features";
+import { classifiedPicture, deleteStoredWeights, makeTestModel, replaceStoredWeights, sampleFeatures, seedActiveVersion, seedVersion, storedWeightsOf, withLastByteFlipped } from "./fixtures";
 
 // The WebAssembly kernel accumulates in float32, in a different order for a
 // batch than for one vector: the two agree to float32 rounding, not exactly.
@@ -36,13 +37,14 @@ async function seedClassifications(t: Backend, model: MlpModel, versionId: Id<"m
         const features = sampleFeatures(seedOffset + i + 1000);
         const prediction = mlpForward(model, features);
         const pictureId = await ctx.db.insert("pictures", {
-          uploaderId, fileName: `bulk-${i}.jpg`, contentType: "image/jpeg", storageMode: "none", status: "classified", attempts: 1, labelled: false, features,
+          uploaderId, fileName: `bulk-${i}.jpg`, contentType: "image/jpeg", storageMode: "none", status: "classified", attempts: 1, labelled: false,
         });
+        const featuresId = await storeFeatures(ctx, features, pictureId);
         const classificationId = await ctx.db.insert("classifications", {
           pictureId, versionId, versionNumber, probabilities: prediction.probabilities, labelIndex: prediction.labelIndex,
-          label: prediction.label, confidence: prediction.confidence, features, day: "2026-11-01",
+          label: prediction.label, confidence: prediction.confidence, featuresId, day: "2026-11-01", current: true,
         });
-        await ctx.db.patch(pictureId, { latestClassificationId: classificationId, label: prediction.label, confidence: prediction.confidence, versionId });
+        await ctx.db.patch(pictureId, { featuresId, latestClassificationId: classificationId, label: prediction.label, confidence: prediction.confidence, versionId, classLabel: prediction.label });
         made.push({ pictureId, classificationId });
       }
       return made;
@@ -69,13 +71,13 @@ const replayOf = (t: Backend, replayId: Id<"replays">) => t.run((ctx) => ctx.db.
 const shadowsOf = (t: Backend, replayId: Id<"replays">) =>
   t.run((ctx) => ctx.db.query("shadowClassifications").withIndex("by_replay", (q) => q.eq("replayId", replayId)).collect());
 
-describe("replay.reclassify", () => {
+describe("replays", () => {
   test("re-scores every live classification with the chosen version, in chunks, apart from live results", async () => {
     const { t, admin, candidate, candidateModel, seeded } = await setup(401);
     const labeller = await asUser(t, "labeller");
     // One picture classified twice (only its latest counts) and one removed: neither adds a shadow of its own.
     const twice = await classifiedPicture(t, labeller.client, 1);
-    await labeller.client.action(api.imageClassification.retryClassification, { pictureId: twice.pictureId });
+    await labeller.client.action(api.classifications.retry, { pictureId: twice.pictureId });
     const removed = await classifiedPicture(t, labeller.client, 2);
     await labeller.client.mutation(api.pictures.remove, { pictureId: removed.pictureId });
 
@@ -86,7 +88,7 @@ describe("replay.reclassify", () => {
       return originalSteps.score(model, features, count);
     };
     const liveBefore = await t.run((ctx) => ctx.db.query("classifications").collect());
-    const replayId = await admin.client.mutation(api.replay.reclassify, { versionId: candidate.versionId, filter: {} });
+    const replayId = await admin.client.mutation(api.replays.start, { versionId: candidate.versionId, filter: {} });
     await runScheduled(t);
 
     const replay = await replayOf(t, replayId);
@@ -119,17 +121,17 @@ describe("replay.reclassify", () => {
       if (calls === 2) throw new Error("simulated out-of-memory in chunk 2");
       return originalSteps.score(model, features, count);
     };
-    const replayId = await admin.client.mutation(api.replay.reclassify, { versionId: candidate.versionId, filter: {} });
+    const replayId = await admin.client.mutation(api.replays.start, { versionId: candidate.versionId, filter: {} });
     await runScheduled(t);
     const failed = await replayOf(t, replayId);
     expect(failed).toMatchObject({ status: "failed", processed: 200, error: "simulated out-of-memory in chunk 2" });
     expect(failed?.cursor).not.toBeNull();
     expect(await shadowsOf(t, replayId)).toHaveLength(200);
 
-    const status = await admin.client.query(api.replay.status, { replayId });
+    const status = await admin.client.query(api.replays.status, { replayId });
     expect(status).toMatchObject({ status: "failed", processed: 200, error: "simulated out-of-memory in chunk 2", version: { name: "candidate" } });
 
-    await admin.client.mutation(api.replay.resume, { replayId });
+    await admin.client.mutation(api.replays.resume, { replayId });
     await runScheduled(t);
     expect(await replayOf(t, replayId)).toMatchObject({ status: "done", processed: 401 });
     const shadows = await shadowsOf(t, replayId);
@@ -137,21 +139,21 @@ describe("replay.reclassify", () => {
     expect(new Set(shadows.map((s) => s.pictureId)).size).toBe(401);
     expect(calls).toBe(4);
 
-    await expect(admin.client.mutation(api.replay.resume, { replayId })).rejects.toThrow(/is done; only a failed replay can be resumed/);
+    await expect(admin.client.mutation(api.replays.resume, { replayId })).rejects.toThrow("This replay is done; start a new one to replay again.");
   }, 60_000);
 
   test("a missing weights file fails the replay with the reason; restoring the file and resuming completes it", async () => {
     const { t, admin, candidate, candidateModel } = await setup(30);
     const bytes = await storedWeightsOf(t, candidate.versionId);
-    await t.run((ctx) => ctx.storage.delete(candidate.storageId));
-    const replayId = await admin.client.mutation(api.replay.reclassify, { versionId: candidate.versionId, filter: {} });
+    await deleteStoredWeights(t, candidate.versionId);
+    const replayId = await admin.client.mutation(api.replays.start, { versionId: candidate.versionId, filter: {} });
     await runScheduled(t);
     const failed = await replayOf(t, replayId);
     expect(failed?.status).toBe("failed");
-    expect(failed?.error).toMatch(/weights file of version 2 \(candidate\) is missing from storage/);
+    expect(failed?.error).toBe("the weights of v2 “candidate” are missing from storage: an admin must re-import them or activate another version");
 
     await replaceStoredWeights(t, candidate.versionId, bytes);
-    await admin.client.mutation(api.replay.resume, { replayId });
+    await admin.client.mutation(api.replays.resume, { replayId });
     await runScheduled(t);
     expect(await replayOf(t, replayId)).toMatchObject({ status: "done", processed: 30 });
     expect(candidateModel.name).toBe("candidate");
@@ -161,17 +163,17 @@ describe("replay.reclassify", () => {
     const { t, admin, candidate } = await setup(30);
     const bytes = await storedWeightsOf(t, candidate.versionId);
     await replaceStoredWeights(t, candidate.versionId, withLastByteFlipped(bytes));
-    const replayId = await admin.client.mutation(api.replay.reclassify, { versionId: candidate.versionId, filter: {} });
+    const replayId = await admin.client.mutation(api.replays.start, { versionId: candidate.versionId, filter: {} });
     await runScheduled(t);
     expect(await replayOf(t, replayId)).toMatchObject({
       status: "failed",
       processed: 0,
-      error: "the weights file of version 2 (candidate) does not match its registered sha256: an admin must re-import it or activate another version",
+      error: "the weights of v2 “candidate” do not match their registered sha256: an admin must re-import it or activate another version",
     });
     expect(await t.run((ctx) => ctx.db.query("shadowClassifications").collect())).toEqual([]);
 
     await replaceStoredWeights(t, candidate.versionId, bytes);
-    await admin.client.mutation(api.replay.resume, { replayId });
+    await admin.client.mutation(api.replays.resume, { replayId });
     await runScheduled(t);
     expect(await replayOf(t, replayId)).toMatchObject({ status: "done", processed: 30 });
   });
@@ -182,13 +184,13 @@ describe("replay.reclassify", () => {
     await seedClassifications(t, makeTestModel({ seed: 3 }), other.versionId, other.number, 4, 500);
 
     // Replaying with the live version itself: every shadow agrees with its live result.
-    const replayId = await admin.client.mutation(api.replay.reclassify, { versionId: live.versionId, filter: { sourceVersionId: live.versionId } });
+    const replayId = await admin.client.mutation(api.replays.start, { versionId: live.versionId, filter: { sourceVersionId: live.versionId } });
     await runScheduled(t);
     expect(await replayOf(t, replayId)).toMatchObject({ status: "done", processed: 5 });
 
     const analyst = await asUser(t, "analyst");
-    const first = await analyst.client.query(api.replay.results, { replayId, paginationOpts: { numItems: 3, cursor: null } });
-    const second = await analyst.client.query(api.replay.results, { replayId, paginationOpts: { numItems: 3, cursor: first.continueCursor } });
+    const first = await analyst.client.query(api.replays.results, { replayId, paginationOpts: { numItems: 3, cursor: null } });
+    const second = await analyst.client.query(api.replays.results, { replayId, paginationOpts: { numItems: 3, cursor: first.continueCursor } });
     const rows = [...first.page, ...second.page];
     expect(rows).toHaveLength(5);
     expect(rows.every((row) => row.agrees && row.liveVersionNumber === 1)).toBe(true);
@@ -205,32 +207,60 @@ describe("replay.reclassify", () => {
     expect(liveModel.classes).toContain(rows[0].shadowLabel);
 
     const times = await t.run(async (ctx) => Promise.all(seeded.map(async (s) => (await ctx.db.get(s.classificationId))!._creationTime)));
-    const windowed = await admin.client.mutation(api.replay.reclassify, { versionId: live.versionId, filter: { from: times[1], to: times[2] } });
+    const windowed = await admin.client.mutation(api.replays.start, { versionId: live.versionId, filter: { from: times[1], to: times[2] } });
     await runScheduled(t);
     expect(await replayOf(t, windowed)).toMatchObject({ status: "done", processed: 2 });
 
-    const listed = await analyst.client.query(api.replay.list, {});
+    const listed = await analyst.client.query(api.replays.list, {});
     expect(listed.map((r) => r._id)).toEqual([windowed, replayId]);
   });
 
   test("bad requests are refused clearly; only admins start or resume replays", async () => {
     const { t, admin, candidate } = await setup(1);
     await expect(
-      admin.client.mutation(api.replay.reclassify, { versionId: candidate.versionId, filter: { from: 20, to: 10 } }),
-    ).rejects.toThrow(/filter.from \(20\) must not be after filter.to \(10\)/);
+      admin.client.mutation(api.replays.start, { versionId: candidate.versionId, filter: { from: 20, to: 10 } }),
+    ).rejects.toThrow("The date range is reversed: from 1970-01-01T00:00:00.020Z is after to 1970-01-01T00:00:00.010Z.");
     const goneVersion = await t.run(async (ctx) => {
       const { _id, _creationTime, ...fields } = (await ctx.db.get(candidate.versionId))!;
       const id = await ctx.db.insert("modelVersions", fields);
       await ctx.db.delete(id);
       return id;
     });
-    await expect(admin.client.mutation(api.replay.reclassify, { versionId: goneVersion, filter: {} })).rejects.toThrow(/no model version with id/);
+    await expect(admin.client.mutation(api.replays.start, { versionId: goneVersion, filter: {} })).rejects.toThrow(/No model version with id/);
     await expect(
-      admin.client.mutation(api.replay.reclassify, { versionId: candidate.versionId, filter: { sourceVersionId: goneVersion } }),
-    ).rejects.toThrow(/filter.sourceVersionId names no model version/);
+      admin.client.mutation(api.replays.start, { versionId: candidate.versionId, filter: { sourceVersionId: goneVersion } }),
+    ).rejects.toThrow(/The source version filter names no model version/);
     for (const role of ["labeller", "analyst"] as const) {
       const user = await asUser(t, role);
-      await expect(user.client.mutation(api.replay.reclassify, { versionId: candidate.versionId, filter: {} })).rejects.toThrow(/needs the admin role/);
+      await expect(user.client.mutation(api.replays.start, { versionId: candidate.versionId, filter: {} })).rejects.toThrow(/needs the admin role/);
     }
+  });
+
+  test("a chain that broke without a word (its chunk never ran) is found by the cron, marked failed, and resumes to the end", async () => {
+    const { t, admin, candidate } = await setup(450);
+    const replayId = await admin.client.mutation(api.replays.start, { versionId: candidate.versionId, filter: {} });
+    // What a killed chunk leaves: the replay running, its job gone (here: cancelled, as a restart would drop it).
+    const running = (await replayOf(t, replayId))!;
+    expect(running.jobId).toBeDefined();
+    await t.run((ctx) => ctx.scheduler.cancel(running.jobId!));
+    // A resume while the chain looks alive is refused; the cron leaves young replays alone.
+    expect(await t.mutation(internal.replays.recoverStalled, {})).toEqual({ markedFailed: 0 });
+    vi.advanceTimersByTime(REPLAY_STALL_MS + 1_000);
+    expect(await t.mutation(internal.replays.recoverStalled, {})).toEqual({ markedFailed: 1 });
+    expect(await replayOf(t, replayId)).toMatchObject({ status: "failed", error: REPLAY_INTERRUPTED_MESSAGE, processed: 0 });
+    await admin.client.mutation(api.replays.resume, { replayId });
+    await runScheduled(t);
+    expect(await replayOf(t, replayId)).toMatchObject({ status: "done", processed: 450 });
+    expect(await shadowsOf(t, replayId)).toHaveLength(450);
+  }, 60_000);
+
+  test("resume takes a running replay whose chunk died, and refuses one whose chunk is still scheduled", async () => {
+    const { t, admin, candidate } = await setup(10);
+    const replayId = await admin.client.mutation(api.replays.start, { versionId: candidate.versionId, filter: {} });
+    await expect(admin.client.mutation(api.replays.resume, { replayId })).rejects.toThrow("This replay is still running: its next chunk is scheduled or in progress.");
+    await t.run(async (ctx) => ctx.scheduler.cancel((await ctx.db.get(replayId))!.jobId!));
+    await admin.client.mutation(api.replays.resume, { replayId });
+    await runScheduled(t);
+    expect(await replayOf(t, replayId)).toMatchObject({ status: "done", processed: 10 });
   });
 });

@@ -1,21 +1,24 @@
 import { afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
-import { classificationSteps, NO_ACTIVE_VERSION_MESSAGE } from "../../convex/imageClassification";
+import { classificationSteps, NO_ACTIVE_VERSION_MESSAGE } from "../../convex/classifications";
+import { weightsSource } from "../../convex/model/weights";
 import { decodeWeights, encodeWeights, sha256Hex } from "../../convex/lib/weightsBinary";
 import { mlpForward } from "../../convex/lib/mlpForward";
 import { topClasses } from "../../convex/lib/classificationResult";
 import { parseFeatureLines, predictFeatureRows } from "../../tools/commands/predict";
 import { asUser, ensureAuthEnv, makeBackend, type Backend } from "./harness";
-import { activateDirectly, makeTestModel, replaceStoredWeights, sampleFeatures, seedActiveVersion, seedVersion, storeImage, withLastByteFlipped } from "./fixtures";
+import { activateDirectly, dayCounters, deleteStoredWeights, featuresOf, makeTestModel, pictureFeaturesOf, replaceStoredWeights, sampleFeatures, seedActiveVersion, seedVersion, storeImage, withLastByteFlipped } from "./fixtures";
 
 beforeAll(ensureAuthEnv);
 // convex-test runs every function in-process; on a loaded 2-core CI machine the heavier stories need more than the default 5 s.
 vi.setConfig({ testTimeout: 30_000 });
 
 const originalSteps = { ...classificationSteps };
+const originalSource = { ...weightsSource };
 afterEach(() => {
   Object.assign(classificationSteps, originalSteps);
+  Object.assign(weightsSource, originalSource);
   vi.useRealTimers();
 });
 
@@ -24,7 +27,7 @@ async function setup(options: { active?: boolean } = {}) {
   const model = makeTestModel();
   const version = options.active === false ? null : await seedActiveVersion(t, model);
   const labeller = await asUser(t, "labeller");
-  const pictureId = await labeller.client.mutation(api.imageClassification.recordPicture, {
+  const pictureId = await labeller.client.mutation(api.pictures.record, {
     storageId: await storeImage(t),
     fileName: "kitten.jpg",
     contentType: "image/jpeg",
@@ -35,7 +38,7 @@ async function setup(options: { active?: boolean } = {}) {
 }
 
 const pictureOf = (t: Backend, pictureId: Id<"pictures">) => t.run((ctx) => ctx.db.get(pictureId));
-const countersOf = (t: Backend) => t.run((ctx) => ctx.db.query("dailyCounts").collect());
+const countersOf = (t: Backend) => dayCounters(t);
 const classificationsOf = (t: Backend, pictureId: Id<"pictures">) =>
   t.run((ctx) => ctx.db.query("classifications").withIndex("by_picture", (q) => q.eq("pictureId", pictureId)).collect());
 
@@ -43,11 +46,11 @@ function sumCounts(rows: Array<{ kind: string; count: number }>, kind: "class" |
   return rows.filter((row) => row.kind === kind).reduce((sum, row) => sum + row.count, 0);
 }
 
-describe("classifyImageFeatures", () => {
+describe("classifications.classify", () => {
   test("returns the top 3 classes, rounded, with the same probabilities as mlpForward on the stored weights", async () => {
     const { t, labeller, pictureId, version } = await setup();
     const features = sampleFeatures(1);
-    const result = await labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: features });
+    const result = await labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: features });
 
     // The model the server used is whatever is in storage: decode it the same way.
     const stored = new Uint8Array(await t.run(async (ctx) => (await ctx.storage.get(version!.storageId))!.arrayBuffer()));
@@ -55,7 +58,7 @@ describe("classifyImageFeatures", () => {
     const [classification] = await classificationsOf(t, pictureId);
     expect(classification.probabilities).toEqual(expected.probabilities);
     expect(classification).toMatchObject({ label: expected.label, labelIndex: expected.labelIndex, confidence: expected.confidence, versionId: version!.versionId });
-    expect(classification.features).toEqual(features);
+    expect(await featuresOf(t, classification.featuresId)).toEqual(features);
 
     expect(result.top).toEqual(topClasses(expected.probabilities, decodeWeights(stored).classes));
     expect(result).toMatchObject({ label: expected.label, versionId: version!.versionId, versionNumber: 1, versionName: "test-model-1" });
@@ -75,9 +78,9 @@ describe("classifyImageFeatures", () => {
 
   test("gives the same probabilities as the CLI's predict for the same version and features", async () => {
     const { t, labeller, pictureId, version } = await setup();
-    // float32-exact features: the CLI packs rows into a Float32Array, the server keeps float64.
+    // The CLI packs rows into a Float32Array; the server stores and scores float32 features too.
     const features = sampleFeatures(21).map(Math.fround);
-    await labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: features });
+    await labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: features });
     const stored = new Uint8Array(await t.run(async (ctx) => (await ctx.storage.get(version!.storageId))!.arrayBuffer()));
     const [cli] = predictFeatureRows(decodeWeights(stored), parseFeatureLines(JSON.stringify(features) + "\n", 512, "features.jsonl"));
     const [classification] = await classificationsOf(t, pictureId);
@@ -87,7 +90,7 @@ describe("classifyImageFeatures", () => {
 
   test("the result is limited to what the UI needs: 3 classes, 3 decimals, no probability vector", async () => {
     const { labeller, pictureId } = await setup();
-    const result = await labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(2) });
+    const result = await labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(2) });
     expect(Object.keys(result).sort()).toEqual(["confidence", "label", "top", "versionId", "versionName", "versionNumber"]);
     expect(result.top).toHaveLength(3);
     for (const score of [...result.top.map((s) => s.probability), result.confidence]) {
@@ -101,16 +104,17 @@ describe("classifyImageFeatures", () => {
     const { t, labeller, pictureId } = await setup({ active: false });
     const features = sampleFeatures(3);
     await expect(
-      labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: features }),
+      labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: features }),
     ).rejects.toThrow(NO_ACTIVE_VERSION_MESSAGE);
-    expect(await pictureOf(t, pictureId)).toMatchObject({ status: "failed", error: NO_ACTIVE_VERSION_MESSAGE, attempts: 1, features });
+    expect(await pictureOf(t, pictureId)).toMatchObject({ status: "failed", error: NO_ACTIVE_VERSION_MESSAGE, attempts: 1 });
+    expect(await pictureFeaturesOf(t, pictureId)).toEqual(features);
 
     // An admin imports and activates a version through the real activation path.
     const admin = await asUser(t, "admin");
     const { versionId } = await seedVersion(t, makeTestModel(), { createdBy: admin.userId });
-    await admin.client.action(api.models.activateVersion, { versionId, reason: "first version" });
+    await admin.client.action(api.deployment.activate, { versionId, reason: "first version" });
 
-    const result = await labeller.client.action(api.imageClassification.retryClassification, { pictureId });
+    const result = await labeller.client.action(api.classifications.retry, { pictureId });
     expect(result.versionId).toBe(versionId);
     const picture = await pictureOf(t, pictureId);
     expect(picture).toMatchObject({ status: "classified", attempts: 2, label: result.label });
@@ -130,34 +134,35 @@ describe("classifyImageFeatures", () => {
     test(`${name}: refused, the picture is marked failed without the bad features, and a good retry succeeds`, async () => {
       const { t, labeller, pictureId } = await setup();
       await expect(
-        labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: makeFeatures() }),
+        labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: makeFeatures() }),
       ).rejects.toThrow(message);
       const failed = await pictureOf(t, pictureId);
       expect(failed).toMatchObject({ status: "failed", attempts: 1 });
       expect(failed?.error).toMatch(message);
-      expect(failed?.features).toBeUndefined();
+      expect(failed?.featuresId).toBeUndefined();
       expect(await classificationsOf(t, pictureId)).toEqual([]);
       expect(await countersOf(t)).toEqual([]);
       // Nothing stored to retry with: the message says what to do.
-      await expect(labeller.client.action(api.imageClassification.retryClassification, { pictureId })).rejects.toThrow(
-        /no stored features to retry with/,
+      await expect(labeller.client.action(api.classifications.retry, { pictureId })).rejects.toThrow(
+        /holds no features for this picture \(they never arrived\): extract them again from its image/,
       );
-      await labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(5) });
+      await labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(5) });
       expect(await pictureOf(t, pictureId)).toMatchObject({ status: "classified", attempts: 3 });
     });
   }
 
   test("stored features are re-checked on retry against the version active now", async () => {
     const { t, labeller, pictureId } = await setup();
-    await labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(20) });
+    await labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(20) });
     const narrow = await seedVersion(t, makeTestModel({ seed: 5, name: "narrow", dim: 256 }));
     await activateDirectly(t, narrow.versionId);
-    await expect(labeller.client.action(api.imageClassification.retryClassification, { pictureId })).rejects.toThrow(
+    await expect(labeller.client.action(api.classifications.retry, { pictureId })).rejects.toThrow(
       /Expected 256 CLIP features, got 512/,
     );
     // The old result stays counted and shown, so the picture stays classified; the features stay for a later retry.
     const picture = await pictureOf(t, pictureId);
-    expect(picture).toMatchObject({ status: "classified", features: sampleFeatures(20), versionId: expect.any(String) });
+    expect(picture).toMatchObject({ status: "classified", versionId: expect.any(String) });
+    expect(await pictureFeaturesOf(t, pictureId)).toEqual(sampleFeatures(20));
     expect(picture?.lastError).toMatch(/Expected 256 CLIP features, got 512/);
     expect(picture?.error).toBeUndefined();
     expect(sumCounts(await countersOf(t), "class")).toBe(1);
@@ -166,7 +171,7 @@ describe("classifyImageFeatures", () => {
   test("strings where numbers belong are refused by the argument validator before anything changes", async () => {
     const { t, labeller, pictureId } = await setup();
     await expect(
-      labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: ["0.1", "0.2"] as unknown as number[] }),
+      labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: ["0.1", "0.2"] as unknown as number[] }),
     ).rejects.toThrow(/Validator error|clipFeatures/);
     expect(await pictureOf(t, pictureId)).toMatchObject({ status: "uploaded", attempts: 0 });
   });
@@ -175,14 +180,14 @@ describe("classifyImageFeatures", () => {
     const { t, pictureId } = await setup();
     const other = await asUser(t, "labeller");
     await expect(
-      other.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(6) }),
+      other.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(6) }),
     ).rejects.toThrow(/only the picture's uploader or an admin may classify it/);
-    await expect(other.client.action(api.imageClassification.retryClassification, { pictureId })).rejects.toThrow(/uploader or an admin/);
+    await expect(other.client.action(api.classifications.retry, { pictureId })).rejects.toThrow(/uploader or an admin/);
     expect(await pictureOf(t, pictureId)).toMatchObject({ status: "uploaded", attempts: 0 });
-    expect((await pictureOf(t, pictureId))?.features).toBeUndefined();
+    expect((await pictureOf(t, pictureId))?.featuresId).toBeUndefined();
 
     const admin = await asUser(t, "admin");
-    await admin.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(6) });
+    await admin.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(6) });
     expect(await pictureOf(t, pictureId)).toMatchObject({ status: "classified" });
   });
 
@@ -190,7 +195,7 @@ describe("classifyImageFeatures", () => {
     const { t, labeller, pictureId } = await setup();
     await labeller.client.mutation(api.pictures.remove, { pictureId });
     await expect(
-      labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(7) }),
+      labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(7) }),
     ).rejects.toThrow(/does not exist or was removed/);
     const goneId = await t.run(async (ctx) => {
       const { _id, _creationTime, ...fields } = (await ctx.db.get(pictureId))!;
@@ -199,7 +204,7 @@ describe("classifyImageFeatures", () => {
       return id;
     });
     await expect(
-      labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId: goneId, clipFeatures: sampleFeatures(7) }),
+      labeller.client.action(api.classifications.classify, { pictureId: goneId, clipFeatures: sampleFeatures(7) }),
     ).rejects.toThrow(/does not exist or was removed/);
     expect(await pictureOf(t, pictureId)).toMatchObject({ status: "uploaded", deleted: true });
   });
@@ -207,8 +212,8 @@ describe("classifyImageFeatures", () => {
   test("classifying a picture twice counts it once; a new version moves its counts", async () => {
     const { t, labeller, pictureId, version } = await setup();
     const features = sampleFeatures(8);
-    await labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: features });
-    await labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: features });
+    await labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: features });
+    await labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: features });
     let counters = await countersOf(t);
     expect(sumCounts(counters, "class")).toBe(1);
     expect(sumCounts(counters, "confidence")).toBe(1);
@@ -216,8 +221,8 @@ describe("classifyImageFeatures", () => {
 
     // Two at once: each store moves the picture's counted classification, so it still counts once.
     await Promise.all([
-      labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: features }),
-      labeller.client.action(api.imageClassification.retryClassification, { pictureId }),
+      labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: features }),
+      labeller.client.action(api.classifications.retry, { pictureId }),
     ]);
     counters = await countersOf(t);
     expect(sumCounts(counters, "class")).toBe(1);
@@ -225,7 +230,7 @@ describe("classifyImageFeatures", () => {
     expect(await classificationsOf(t, pictureId)).toHaveLength(4);
 
     const second = await seedActiveVersion(t, makeTestModel({ seed: 2, name: "second" }));
-    await labeller.client.action(api.imageClassification.retryClassification, { pictureId });
+    await labeller.client.action(api.classifications.retry, { pictureId });
     counters = await countersOf(t);
     expect(sumCounts(counters, "class")).toBe(1);
     expect(counters.every((row) => row.versionId === second.versionId)).toBe(true);
@@ -239,33 +244,35 @@ describe("classifyImageFeatures", () => {
     const { t, labeller, pictureId } = await setup();
     const features = sampleFeatures(9);
     for (let i = 0; i < 60; i++) {
-      await labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: features });
+      await labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: features });
     }
     const refusedAt = Date.now();
     await expect(
-      labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: features }),
+      labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: features }),
     ).rejects.toThrow(/too many classifications: at most 120 a minute \(bursts of 60\); try again in 1 s/);
     // Classified 60 times already: the refusal is noted beside the counted result, which stays.
     const limited = await pictureOf(t, pictureId);
-    expect(limited).toMatchObject({ status: "classified", attempts: 61, features });
+    expect(limited).toMatchObject({ status: "classified", attempts: 61 });
+    expect(await pictureFeaturesOf(t, pictureId)).toEqual(features);
     expect(limited?.lastError).toMatch(/too many classifications/);
     expect(limited?.lastErrorAt).toBeGreaterThanOrEqual(refusedAt);
     expect(limited?.lastErrorAt).toBeLessThan(refusedAt + 1_000);
 
-    const fresh = await labeller.client.mutation(api.imageClassification.recordPicture, { fileName: "c.png", contentType: "image/png" });
-    await expect(labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId: fresh, clipFeatures: features })).rejects.toThrow(
+    const fresh = await labeller.client.mutation(api.pictures.record, { fileName: "c.png", contentType: "image/png" });
+    await expect(labeller.client.action(api.classifications.classify, { pictureId: fresh, clipFeatures: features })).rejects.toThrow(
       /too many classifications/,
     );
     // Never classified: failed with the reason, and the features kept for the retry.
-    expect(await pictureOf(t, fresh)).toMatchObject({ status: "failed", error: expect.stringMatching(/too many classifications/), features });
+    expect(await pictureOf(t, fresh)).toMatchObject({ status: "failed", error: expect.stringMatching(/too many classifications/) });
+    expect(await pictureFeaturesOf(t, fresh)).toEqual(features);
 
     const other = await asUser(t, "labeller");
-    const otherPicture = await other.client.mutation(api.imageClassification.recordPicture, { fileName: "b.png", contentType: "image/png" });
-    await other.client.action(api.imageClassification.classifyImageFeatures, { pictureId: otherPicture, clipFeatures: features });
+    const otherPicture = await other.client.mutation(api.pictures.record, { fileName: "b.png", contentType: "image/png" });
+    await other.client.action(api.classifications.classify, { pictureId: otherPicture, clipFeatures: features });
 
     vi.advanceTimersByTime(2_000);
-    await labeller.client.action(api.imageClassification.retryClassification, { pictureId });
-    await labeller.client.action(api.imageClassification.retryClassification, { pictureId: fresh });
+    await labeller.client.action(api.classifications.retry, { pictureId });
+    await labeller.client.action(api.classifications.retry, { pictureId: fresh });
     expect(await pictureOf(t, pictureId)).toMatchObject({ status: "classified" });
     expect(await pictureOf(t, fresh)).toMatchObject({ status: "classified" });
     expect(sumCounts(await countersOf(t), "class")).toBe(3);
@@ -275,11 +282,11 @@ describe("classifyImageFeatures", () => {
 describe("a failed re-classification keeps the picture's counted result", () => {
   test("bad features on a classified picture: it stays classified with lastError, its result shown, counted and queued for review", async () => {
     const { t, labeller, pictureId } = await setup();
-    const first = await labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(30) });
+    const first = await labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(30) });
     const countersBefore = await countersOf(t);
 
     await expect(
-      labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(30).slice(0, 511) }),
+      labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(30).slice(0, 511) }),
     ).rejects.toThrow(/Expected 512 CLIP features, got 511/);
 
     const shown = await labeller.client.query(api.pictures.get, { pictureId });
@@ -291,7 +298,7 @@ describe("a failed re-classification keeps the picture's counted result", () => 
     expect((await labeller.client.query(api.pictures.reviewQueue, { limit: 10 })).map((p) => p._id)).toEqual([pictureId]);
 
     // The next success is the truth again, and the note of the failure goes.
-    await labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(31) });
+    await labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(31) });
     const recovered = await labeller.client.query(api.pictures.get, { pictureId });
     expect(recovered?.picture.status).toBe("classified");
     expect(recovered?.picture.lastError).toBeUndefined();
@@ -301,22 +308,23 @@ describe("a failed re-classification keeps the picture's counted result", () => 
 
   test("a fault while re-classifying (the engine throws) is noted in lastError; the old result and features for a retry stay", async () => {
     const { t, labeller, pictureId } = await setup();
-    const first = await labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(32) });
+    const first = await labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(32) });
     classificationSteps.score = () => {
       throw new Error("simulated forward failure");
     };
     await expect(
-      labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(33) }),
+      labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(33) }),
     ).rejects.toThrow(/simulated forward failure/);
     const picture = await pictureOf(t, pictureId);
-    expect(picture).toMatchObject({ status: "classified", lastError: "simulated forward failure", label: first.label, features: sampleFeatures(33) });
+    expect(picture).toMatchObject({ status: "classified", lastError: "simulated forward failure", label: first.label });
+    expect(await pictureFeaturesOf(t, pictureId)).toEqual(sampleFeatures(33));
     expect(picture?.error).toBeUndefined();
     const listed = await labeller.client.query(api.pictures.list, { filter: {}, paginationOpts: { numItems: 10, cursor: null } });
     expect(listed.page[0]).toMatchObject({ _id: pictureId, status: "classified", lastError: "simulated forward failure" });
     expect(sumCounts(await countersOf(t), "class")).toBe(1);
 
     classificationSteps.score = originalSteps.score;
-    await labeller.client.action(api.imageClassification.retryClassification, { pictureId });
+    await labeller.client.action(api.classifications.retry, { pictureId });
     const retried = await pictureOf(t, pictureId);
     expect(retried?.lastError).toBeUndefined();
     expect(await classificationsOf(t, pictureId)).toHaveLength(2);
@@ -327,14 +335,15 @@ describe("a failed re-classification keeps the picture's counted result", () => 
 describe("failure injection: the picture remains, is marked failed with the reason, and succeeds on retry", () => {
   test("storage read: the active version's weights file was deleted", async () => {
     const { t, labeller, pictureId, version } = await setup();
-    await t.run((ctx) => ctx.storage.delete(version!.storageId));
+    await deleteStoredWeights(t, version!.versionId);
     await expect(
-      labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(10) }),
-    ).rejects.toThrow(/weights file of version 1 \(test-model-1\) is missing from storage: an admin must re-import it or activate another version/);
-    expect(await pictureOf(t, pictureId)).toMatchObject({ status: "failed", features: sampleFeatures(10) });
+      labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(10) }),
+    ).rejects.toThrow('the weights of v1 “test-model-1” are missing from storage: an admin must re-import them or activate another version');
+    expect(await pictureOf(t, pictureId)).toMatchObject({ status: "failed" });
+    expect(await pictureFeaturesOf(t, pictureId)).toEqual(sampleFeatures(10));
 
     await seedActiveVersion(t, makeTestModel({ seed: 3, name: "replacement" }));
-    const result = await labeller.client.action(api.imageClassification.retryClassification, { pictureId });
+    const result = await labeller.client.action(api.classifications.retry, { pictureId });
     expect(result.versionName).toBe("replacement");
     expect(await pictureOf(t, pictureId)).toMatchObject({ status: "classified" });
   });
@@ -348,17 +357,17 @@ describe("failure injection: the picture remains, is marked failed with the reas
     const swapFile = async (bytes: Uint8Array) => replaceStoredWeights(t, version!.versionId, bytes, await sha256Hex(bytes));
     await swapFile(corrupt);
     await expect(
-      labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(11) }),
+      labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(11) }),
     ).rejects.toThrow(/could not be decoded \(not an MLP weights binary: bad magic bytes/);
     expect(await pictureOf(t, pictureId)).toMatchObject({ status: "failed" });
 
     await swapFile(good.slice(0, good.length - 8));
-    await expect(labeller.client.action(api.imageClassification.retryClassification, { pictureId })).rejects.toThrow(
+    await expect(labeller.client.action(api.classifications.retry, { pictureId })).rejects.toThrow(
       /could not be decoded \(expected \d+ bytes of tensors, found \d+/,
     );
 
     await swapFile(good);
-    await labeller.client.action(api.imageClassification.retryClassification, { pictureId });
+    await labeller.client.action(api.classifications.retry, { pictureId });
     expect(await pictureOf(t, pictureId)).toMatchObject({ status: "classified", attempts: 3 });
   });
 
@@ -369,16 +378,17 @@ describe("failure injection: the picture remains, is marked failed with the reas
     expect(() => decodeWeights(tampered)).not.toThrow();
     await replaceStoredWeights(t, version!.versionId, tampered);
     const message =
-      "the weights file of version 1 (test-model-1) does not match its registered sha256: an admin must re-import it or activate another version";
+      'the weights of v1 “test-model-1” do not match their registered sha256: an admin must re-import it or activate another version';
     await expect(
-      labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(19) }),
+      labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(19) }),
     ).rejects.toThrow(message);
-    expect(await pictureOf(t, pictureId)).toMatchObject({ status: "failed", error: message, features: sampleFeatures(19) });
+    expect(await pictureOf(t, pictureId)).toMatchObject({ status: "failed", error: message });
+    expect(await pictureFeaturesOf(t, pictureId)).toEqual(sampleFeatures(19));
     expect(await classificationsOf(t, pictureId)).toEqual([]);
     expect(await countersOf(t)).toEqual([]);
 
     await replaceStoredWeights(t, version!.versionId, good);
-    await labeller.client.action(api.imageClassification.retryClassification, { pictureId });
+    await labeller.client.action(api.classifications.retry, { pictureId });
     expect(await pictureOf(t, pictureId)).toMatchObject({ status: "classified" });
   });
 
@@ -389,8 +399,8 @@ describe("failure injection: the picture remains, is marked failed with the reas
       await ctx.db.patch(version!.versionId, { summary: { ...doc.summary, classes: [...doc.summary.classes].reverse() } });
     });
     await expect(
-      labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(12) }),
-    ).rejects.toThrow(/does not match its registered manifest/);
+      labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(12) }),
+    ).rejects.toThrow(/do not match the manifest they were registered with/);
     expect(await pictureOf(t, pictureId)).toMatchObject({ status: "failed" });
   });
 
@@ -400,11 +410,11 @@ describe("failure injection: the picture remains, is marked failed with the reas
       throw new Error("simulated forward failure");
     };
     await expect(
-      labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(13) }),
+      labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(13) }),
     ).rejects.toThrow(/simulated forward failure/);
     expect(await pictureOf(t, pictureId)).toMatchObject({ status: "failed", error: "simulated forward failure" });
     classificationSteps.score = originalSteps.score;
-    await labeller.client.action(api.imageClassification.retryClassification, { pictureId });
+    await labeller.client.action(api.classifications.retry, { pictureId });
     expect(await pictureOf(t, pictureId)).toMatchObject({ status: "classified" });
   });
 
@@ -412,7 +422,7 @@ describe("failure injection: the picture remains, is marked failed with the reas
     const { t, labeller, pictureId } = await setup();
     classificationSteps.score = (model, features) => ({ ...originalSteps.score(model, features), probabilities: new Array(12).fill(NaN) });
     await expect(
-      labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(14) }),
+      labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(14) }),
     ).rejects.toThrow(/produced 12 probabilities, not 12 finite ones/);
     expect(await pictureOf(t, pictureId)).toMatchObject({ status: "failed" });
     expect(await countersOf(t)).toEqual([]);
@@ -424,58 +434,61 @@ describe("failure injection: the picture remains, is marked failed with the reas
       throw new Error("simulated write conflict");
     };
     await expect(
-      labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(15) }),
+      labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(15) }),
     ).rejects.toThrow(/the classification could not be saved: simulated write conflict/);
-    expect(await pictureOf(t, pictureId)).toMatchObject({ status: "failed", features: sampleFeatures(15) });
+    expect(await pictureOf(t, pictureId)).toMatchObject({ status: "failed" });
+    expect(await pictureFeaturesOf(t, pictureId)).toEqual(sampleFeatures(15));
     expect(await classificationsOf(t, pictureId)).toEqual([]);
     expect(await countersOf(t)).toEqual([]);
 
     classificationSteps.store = originalSteps.store;
-    await labeller.client.action(api.imageClassification.retryClassification, { pictureId });
+    await labeller.client.action(api.classifications.retry, { pictureId });
     expect(await pictureOf(t, pictureId)).toMatchObject({ status: "classified" });
     expect(sumCounts(await countersOf(t), "class")).toBe(1);
   });
 
   test("store mutation: the picture was removed while it was being classified", async () => {
     const { t, labeller, pictureId } = await setup();
-    classificationSteps.readWeights = async (ctx, version) => {
+    weightsSource.readBytes = async (ctx, version) => {
       await labeller.client.mutation(api.pictures.remove, { pictureId });
-      return originalSteps.readWeights(ctx, version);
+      return originalSource.readBytes(ctx, version);
     };
     await expect(
-      labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(16) }),
+      labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(16) }),
     ).rejects.toThrow(/the picture was removed while it was being classified/);
-    // Still stored (soft-deleted), with the reason; nothing counted; removal is final, so a retry is refused.
-    expect(await pictureOf(t, pictureId)).toMatchObject({ status: "failed", deleted: true, features: sampleFeatures(16) });
+    // The row stays (soft-deleted) with the reason; its features went with the removal; nothing counted; a retry is refused.
+    expect(await pictureOf(t, pictureId)).toMatchObject({ status: "failed", deleted: true });
+    expect(await pictureFeaturesOf(t, pictureId)).toBeUndefined();
+    expect(await t.run((ctx) => ctx.db.query("features").collect())).toEqual([]);
     expect(await classificationsOf(t, pictureId)).toEqual([]);
     expect(await countersOf(t)).toEqual([]);
-    await expect(labeller.client.action(api.imageClassification.retryClassification, { pictureId })).rejects.toThrow(/was removed/);
+    await expect(labeller.client.action(api.classifications.retry, { pictureId })).rejects.toThrow(/was removed/);
   });
 
   test("every call reads and decodes the weights again (no cross-call cache)", async () => {
     const { labeller, pictureId } = await setup();
     let reads = 0;
-    classificationSteps.readWeights = async (ctx, version) => {
+    weightsSource.readBytes = async (ctx, version) => {
       reads += 1;
-      return originalSteps.readWeights(ctx, version);
+      return originalSource.readBytes(ctx, version);
     };
-    await labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(17) });
-    await labeller.client.action(api.imageClassification.retryClassification, { pictureId });
+    await labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(17) });
+    await labeller.client.action(api.classifications.retry, { pictureId });
     expect(reads).toBe(2);
   });
 
   test("an activation between calls is picked up by the next call", async () => {
     const { t, labeller, pictureId } = await setup();
-    const first = await labeller.client.action(api.imageClassification.classifyImageFeatures, { pictureId, clipFeatures: sampleFeatures(18) });
+    const first = await labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(18) });
     const second = await seedVersion(t, makeTestModel({ seed: 4, name: "fourth" }));
     await activateDirectly(t, second.versionId);
-    const next = await labeller.client.action(api.imageClassification.retryClassification, { pictureId });
+    const next = await labeller.client.action(api.classifications.retry, { pictureId });
     expect(first.versionNumber).toBe(1);
     expect(next.versionNumber).toBe(2);
   });
 });
 
-describe("recordPicture and generateUploadUrl", () => {
+describe("pictures.record and generateUploadUrl", () => {
   async function recordSetup() {
     const t = makeBackend();
     const labeller = await asUser(t, "labeller");
@@ -484,9 +497,9 @@ describe("recordPicture and generateUploadUrl", () => {
 
   test("records an uploaded image as uploaded, with the privacy mode in force", async () => {
     const { t, labeller } = await recordSetup();
-    expect(typeof (await labeller.client.mutation(api.imageClassification.generateUploadUrl, {}))).toBe("string");
+    expect(typeof (await labeller.client.mutation(api.pictures.generateUploadUrl, {}))).toBe("string");
     const storageId = await storeImage(t);
-    const pictureId = await labeller.client.mutation(api.imageClassification.recordPicture, { storageId, fileName: "a.jpg", contentType: "image/jpeg" });
+    const pictureId = await labeller.client.mutation(api.pictures.record, { storageId, fileName: "a.jpg", contentType: "image/jpeg" });
     expect(await pictureOf(t, pictureId)).toMatchObject({
       uploaderId: labeller.userId,
       storageId,
@@ -501,7 +514,7 @@ describe("recordPicture and generateUploadUrl", () => {
     const { t, labeller } = await recordSetup();
     const storageId = await t.run((ctx) => ctx.storage.store(new Blob(["hello"], { type: "text/plain" })));
     await expect(
-      labeller.client.mutation(api.imageClassification.recordPicture, { storageId, fileName: "a.jpg", contentType: "image/jpeg" }),
+      labeller.client.mutation(api.pictures.record, { storageId, fileName: "a.jpg", contentType: "image/jpeg" }),
     ).rejects.toThrow(/is text\/plain, not an image/);
   });
 
@@ -509,9 +522,9 @@ describe("recordPicture and generateUploadUrl", () => {
     const { t, labeller } = await recordSetup();
     const storageId = await storeImage(t);
     const other = await asUser(t, "labeller");
-    await other.client.mutation(api.imageClassification.recordPicture, { storageId, fileName: "mine.jpg", contentType: "image/jpeg" });
+    await other.client.mutation(api.pictures.record, { storageId, fileName: "mine.jpg", contentType: "image/jpeg" });
     await expect(
-      labeller.client.mutation(api.imageClassification.recordPicture, { storageId, fileName: "theirs.jpg", contentType: "image/jpeg" }),
+      labeller.client.mutation(api.pictures.record, { storageId, fileName: "theirs.jpg", contentType: "image/jpeg" }),
     ).rejects.toThrow(/already belongs to another record; upload your own image/);
 
     // Even a weights file stored with an image content type.
@@ -522,7 +535,7 @@ describe("recordPicture and generateUploadUrl", () => {
       return id;
     });
     await expect(
-      labeller.client.mutation(api.imageClassification.recordPicture, { storageId: disguised, fileName: "w.png", contentType: "image/png" }),
+      labeller.client.mutation(api.pictures.record, { storageId: disguised, fileName: "w.png", contentType: "image/png" }),
     ).rejects.toThrow(/already belongs to another record/);
   });
 
@@ -531,13 +544,13 @@ describe("recordPicture and generateUploadUrl", () => {
     const storageId = await storeImage(t);
     await t.run((ctx) => ctx.storage.delete(storageId));
     await expect(
-      labeller.client.mutation(api.imageClassification.recordPicture, { storageId, fileName: "a.jpg", contentType: "image/jpeg" }),
+      labeller.client.mutation(api.pictures.record, { storageId, fileName: "a.jpg", contentType: "image/jpeg" }),
     ).rejects.toThrow(/names no stored file: upload the image first/);
   });
 
   test("bad names, types and sizes are refused together, with their limits", async () => {
     const { labeller } = await recordSetup();
-    const error = labeller.client.mutation(api.imageClassification.recordPicture, {
+    const error = labeller.client.mutation(api.pictures.record, {
       fileName: "x".repeat(256),
       contentType: "application/pdf",
       width: -1,
@@ -550,14 +563,14 @@ describe("recordPicture and generateUploadUrl", () => {
     await expect(error).rejects.toThrow(/width must be a whole number of pixels from 1 to 100000, got -1/);
     await expect(error).rejects.toThrow(/height must be a whole number of pixels from 1 to 100000, got 1.5/);
     await expect(
-      labeller.client.mutation(api.imageClassification.recordPicture, { fileName: "   ", contentType: "image/png" }),
+      labeller.client.mutation(api.pictures.record, { fileName: "   ", contentType: "image/png" }),
     ).rejects.toThrow(/fileName is empty/);
   });
 
   test("SVG is refused, whether claimed in contentType or behind a stored file that claims to be a PNG", async () => {
     const { t, labeller } = await recordSetup();
     await expect(
-      labeller.client.mutation(api.imageClassification.recordPicture, { fileName: "logo.svg", contentType: "image/svg+xml" }),
+      labeller.client.mutation(api.pictures.record, { fileName: "logo.svg", contentType: "image/svg+xml" }),
     ).rejects.toThrow(
       'contentType must be a raster image type (image/jpeg, image/png, image/webp, image/gif, image/bmp or image/avif), got "image/svg+xml": SVG can carry script, so it is not accepted',
     );
@@ -565,24 +578,24 @@ describe("recordPicture and generateUploadUrl", () => {
       ctx.storage.store(new Blob(['<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'], { type: "image/svg+xml" })),
     );
     await expect(
-      labeller.client.mutation(api.imageClassification.recordPicture, { storageId: svgFile, fileName: "logo.png", contentType: "image/png" }),
+      labeller.client.mutation(api.pictures.record, { storageId: svgFile, fileName: "logo.png", contentType: "image/png" }),
     ).rejects.toThrow(`the stored file ${svgFile} is image/svg+xml, not a raster image (image/jpeg, image/png, image/webp, image/gif, image/bmp or image/avif): SVG can carry script`);
     expect(await t.run((ctx) => ctx.db.query("pictures").collect())).toEqual([]);
 
     // Every raster type is still accepted, whatever its case.
     for (const contentType of ["image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "IMAGE/AVIF"]) {
       const storageId = await storeImage(t, contentType.toLowerCase());
-      await labeller.client.mutation(api.imageClassification.recordPicture, { storageId, fileName: "ok", contentType });
+      await labeller.client.mutation(api.pictures.record, { storageId, fileName: "ok", contentType });
     }
   });
 
   test('privacy mode "none": no image may be attached, and the picture records the mode', async () => {
     const { t, labeller } = await recordSetup();
-    await t.run((ctx) => ctx.db.insert("settings", { privacyMode: "none", clipModelId: "Xenova/clip-vit-base-patch32", featureDim: 512, promotion: { maxAccuracyDrop: 0.01, minPerClassRecall: 0.5, maxPerClassRecallDrop: 0.1 } }));
+    await t.run((ctx) => ctx.db.insert("settings", { privacyMode: "none", clipModelId: "Xenova/clip-vit-base-patch32", featureDim: 512, promotion: { maxAccuracyDrop: 0.01, minPerClassRecall: 0.5, maxPerClassRecallDrop: 0.1 }, signUp: "open" }));
     await expect(
-      labeller.client.mutation(api.imageClassification.recordPicture, { storageId: await storeImage(t), fileName: "a.jpg", contentType: "image/jpeg" }),
+      labeller.client.mutation(api.pictures.record, { storageId: await storeImage(t), fileName: "a.jpg", contentType: "image/jpeg" }),
     ).rejects.toThrow(/privacy mode is "none"/);
-    const pictureId = await labeller.client.mutation(api.imageClassification.recordPicture, { fileName: "a.jpg", contentType: "image/jpeg" });
+    const pictureId = await labeller.client.mutation(api.pictures.record, { fileName: "a.jpg", contentType: "image/jpeg" });
     expect(await pictureOf(t, pictureId)).toMatchObject({ storageMode: "none" });
   });
 
@@ -590,7 +603,7 @@ describe("recordPicture and generateUploadUrl", () => {
     const { t } = await recordSetup();
     const analyst = await asUser(t, "analyst");
     await expect(
-      analyst.client.mutation(api.imageClassification.recordPicture, { fileName: "a.jpg", contentType: "image/jpeg" }),
+      analyst.client.mutation(api.pictures.record, { fileName: "a.jpg", contentType: "image/jpeg" }),
     ).rejects.toThrow(/you are analyst/);
   });
 });

@@ -1,9 +1,0 @@
-import type { MutationCtx } from "./_generated/server";
-import type { Doc } from "./_generated/dataModel";
-
-export type AuditEntry = Omit<Doc<"auditLog">, "_id" | "_creationTime" | "at">;
-
-/** Every change to versions, roles or settings goes through here, in the same transaction. */
-export async function writeAudit(ctx: MutationCtx, entry: AuditEntry) {
-  await ctx.db.insert("auditLog", { ...entry, at: Date.now() });
-}
