@@ -1,16 +1,2 @@
-/**
- * mulberry32: a tiny, well-known seeded PRNG. Generated fixtures (weights,
- * features, demo images, the tiny CLIP model) depend on its exact sequence,
- * so changing it changes every committed fixture and recorded expectation.
- * Pure (no I/O), so tools, Node tests and Convex tests share it.
- */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The PRNG lives in convex/lib (pure, shared with Convex functions); tools keep importing it from here. */
+export { seededRandom } from "../convex/lib/seededRandom.ts";

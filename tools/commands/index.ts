@@ -7,6 +7,7 @@ import { command as convert } from "./convert.ts";
 import { command as predict } from "./predict.ts";
 import { command as compare } from "./compare.ts";
 import { command as chart } from "./chart.ts";
+import { command as suspects } from "./suspects.ts";
 
 /** Every `mlp` subcommand, in the order `mlp --help` lists them. */
-export const commands: CliCommand[] = [validate, info, convert, predict, extract, classify, compare, chart];
+export const commands: CliCommand[] = [validate, info, convert, predict, extract, classify, compare, suspects, chart];
