@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../../tools/cli.ts";
-import { compareModelsOnSet, formatEvidence, pairedCountsOf, parseLabelledSetLines } from "../../tools/commands/compare.ts";
+import { compareModelsOnSet, formatEvidence, parseLabelledSetLines } from "../../tools/commands/compare.ts";
 import { pairedEvidence } from "../../convex/lib/pairedStats.ts";
 import { loadWeightsFile } from "../../tools/weightsFile.ts";
 import { capturedIo } from "../lib/capturedIo.ts";
@@ -13,11 +13,11 @@ const repoRoot = resolve(import.meta.dirname, "../..");
 const demo = (name: string) => join(repoRoot, "weights/demo", name);
 
 describe("what mlp compare says the set can tell", () => {
-  it("pairedCountsOf: the four cells add up to the set and match the per-version correct counts", async () => {
+  it("the comparison's paired counts: the four cells add up to the set and match the per-version correct counts", async () => {
     const [a, b] = await Promise.all([loadWeightsFile(demo("demo-mlp.json")), loadWeightsFile(demo("demo-mlp-v2.json"))]);
     const set = parseLabelledSetLines(await readFile(demo("labelled-set.jsonl"), "utf8"), 512, a.model.classes, "labelled-set.jsonl");
     const comparison = compareModelsOnSet(a.model, b.model, set, 0);
-    const counts = pairedCountsOf(comparison);
+    const counts = comparison.paired;
     expect(counts.n11 + counts.n10 + counts.n01 + counts.n00).toBe(120);
     expect(counts.n11 + counts.n10).toBe(comparison.baseline.correctCount);
     expect(counts.n11 + counts.n01).toBe(comparison.candidate.correctCount);
