@@ -10,12 +10,14 @@ export const VERSION_NOTES_MAX_LENGTH = 2000;
 export const REASON_MAX_LENGTH = 500;
 export const CLASS_NAME_MAX_LENGTH = 100;
 /**
- * Convex arrays hold at most 8192 values and documents 1 MiB: the class list
- * is stored in the version's summary and every classification stores one
- * probability per class, and the input dim is the length of every feature
- * array a client sends. Far beyond any classifier this product serves.
+ * Convex arrays hold at most 8192 values, documents 1 MiB and return values
+ * 16 MiB: every classification stores one probability per class, and a
+ * comparison returns two confusion matrices over the union of both
+ * versions' classes (2 × 510² values at this cap, about 5 MB). The input dim
+ * is the length of every feature array a client sends. Far beyond any
+ * classifier this product serves.
  */
-export const MAX_CLASSES = 1000;
+export const MAX_CLASSES = 256;
 export const MAX_INPUT_DIM = 8192;
 
 /** Problems with a free-text field, or an empty list. `value` should already be trimmed. */

@@ -33,7 +33,7 @@ export function valueLimitProblem(value: unknown, what: "arguments" | "return va
   }
   const bytes = value === undefined ? 0 : getConvexSize(value as Value);
   const limit = what === "arguments" ? VALUE_LIMITS.argumentBytes : VALUE_LIMITS.returnBytes;
-  return bytes > limit ? `${what} are ${bytes} bytes; Convex allows at most ${limit}` : null;
+  return bytes > limit ? `${what} ${what === "arguments" ? "are" : "is"} ${bytes} bytes; Convex allows at most ${limit}` : null;
 }
 
 function check(value: unknown, what: "arguments" | "return value", functionName: string): void {

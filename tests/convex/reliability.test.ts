@@ -259,6 +259,22 @@ describe("sizes: limits stated, Convex's document and array limits respected", (
     expect(await t.run(async (ctx) => (await ctx.db.system.query("_storage").collect()).length)).toBe(0);
   });
 
+  test(`comparing two versions of ${MAX_CLASSES} classes each (their union twice that) returns inside Convex's 16 MiB`, async () => {
+    vi.useFakeTimers();
+    const t = makeBackend();
+    const admin = await asUser(t, "admin");
+    await admin.client.mutation(api.settings.update, { featureDim: 4 });
+    const classesA = Array.from({ length: MAX_CLASSES }, (_, i) => `a-${i}`);
+    const classesB = [...classesA.slice(0, 2), ...Array.from({ length: MAX_CLASSES - 2 }, (_, i) => `b-${i}`)];
+    const a = await registerModel(t, admin.client, makeTestModel({ classes: classesA, hidden: [2], dim: 4, seed: 1 }), "a");
+    const b = await registerModel(t, admin.client, makeTestModel({ classes: classesB, hidden: [2], dim: 4, seed: 2 }), "b");
+    await admin.client.mutation(api.labelledSet.importItems, { name: "set", items: [0, 1, 2, 3].map((i) => ({ features: sampleFeatures(i, 4), label: classesA[i % 2] })) });
+    // The harness refuses a return value Convex would (over 16 MiB, or an array over 8192 values).
+    const comparison = await admin.client.action(api.evaluation.compare, { candidateId: b.versionId, baselineId: a.versionId });
+    expect(comparison.classes).toHaveLength(2 * MAX_CLASSES - 2);
+    expect(comparison.itemCount).toBe(4);
+  });
+
   test("a labelled-set chunk at its limits stays inside Convex's argument limits", () => {
     expect(MAX_ITEMS_PER_IMPORT_CALL).toBeLessThanOrEqual(ARRAY_LIMIT);
     // Convex stores a float64 in 8 bytes: the largest chunk of the widest features.
