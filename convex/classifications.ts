@@ -118,7 +118,7 @@ async function classifyPicture(ctx: ActionCtx, caller: Caller, pictureId: Id<"pi
     prediction = classificationSteps.score(model, features);
     // Never store or count a result that cannot be a distribution, whatever the engine did.
     if (prediction.probabilities.length !== version.summary.classes.length || !prediction.probabilities.every(Number.isFinite)) {
-      throw new Error(`the forward pass of ${versionLabel(version)} produced ${prediction.probabilities.length} probabilities, not ${version.summary.classes.length} finite ones`);
+      throw new ConvexError(`the forward pass of ${versionLabel(version)} produced ${prediction.probabilities.length} probabilities, not ${version.summary.classes.length} finite ones`);
     }
   } catch (error) {
     return fail(messageOf(error));

@@ -7,6 +7,7 @@ import type { MlpModel } from "../../convex/lib/weightsFormat";
 import { asUser, ensureAuthEnv, makeBackend, publicFunctionNames, type Backend, type UserClient } from "./harness";
 import { deleteStoredWeights, insertLabelledPicture, makeTestModel, replaceStoredWeights, sampleFeatures, storedWeightsOf, testClasses, withLastByteFlipped } from "./fixtures";
 import { upsertPictureItem } from "../../convex/model/labelledSet";
+import { MAX_WEIGHTS_BYTES } from "../../convex/model/weights";
 
 beforeAll(ensureAuthEnv);
 beforeEach(() => {
@@ -54,6 +55,16 @@ async function importSetLabelledBy(client: UserClient, teacher: MlpModel, count:
 }
 
 describe("registering versions", () => {
+  test(`a file over ${MAX_WEIGHTS_BYTES} bytes is refused with the limit before it is read, and deleted`, async () => {
+    const t = makeBackend();
+    const admin = await asUser(t, "admin");
+    const storageId = await t.run((ctx) => ctx.storage.store(new Blob([new Uint8Array(MAX_WEIGHTS_BYTES + 1)])));
+    await expect(admin.client.action(api.models.register, { storageId, name: "huge", notes: "" })).rejects.toThrow(
+      `Version not registered: the file is ${MAX_WEIGHTS_BYTES + 1} bytes; the limit is ${MAX_WEIGHTS_BYTES} bytes.`,
+    );
+    expect(await t.run((ctx) => ctx.storage.get(storageId))).toBeNull();
+  });
+
   test("a valid upload becomes version 1 with its summary and sha256, is audited, and gets headline metrics", async () => {
     const t = makeBackend();
     const admin = await asUser(t, "admin", "alice@example.com");

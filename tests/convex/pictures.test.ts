@@ -174,4 +174,20 @@ describe("pictures.remove", () => {
       labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(3) }),
     ).rejects.toThrow(/was removed/);
   });
+
+  test("removing a picture deletes its stored image and its features at once: its old URL serves nothing", async () => {
+    const { t, labeller } = await setup();
+    const { pictureId } = await classifiedPicture(t, labeller.client, 7);
+    const before = await t.run(async (ctx) => ctx.db.get(pictureId));
+    const storageId = before!.storageId!;
+    expect(await t.run(async (ctx) => ctx.storage.getUrl(storageId))).not.toBeNull();
+    await labeller.client.mutation(api.pictures.remove, { pictureId });
+    expect(await t.run(async (ctx) => ctx.storage.get(storageId))).toBeNull();
+    expect(await t.run(async (ctx) => ctx.storage.getUrl(storageId))).toBeNull();
+    expect(await t.run((ctx) => ctx.db.query("features").withIndex("by_picture", (q) => q.eq("pictureId", pictureId)).collect())).toEqual([]);
+    const after = await t.run(async (ctx) => ctx.db.get(pictureId));
+    expect(after).toMatchObject({ deleted: true });
+    expect(after?.storageId).toBeUndefined();
+    expect(after?.featuresId).toBeUndefined();
+  });
 });

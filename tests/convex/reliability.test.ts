@@ -91,6 +91,29 @@ describe("classification abuse", () => {
     ).rejects.toThrow(/Validator error|pictures/);
   });
 
+  test("many labellers classifying at once all write the same day × version × class counters, and every counter stays exact", async () => {
+    const t = makeBackend();
+    const version = await seedActiveVersion(t);
+    const labellers = await Promise.all(Array.from({ length: 8 }, () => asUser(t, "labeller")));
+    const pictures = [];
+    for (const [index, labeller] of labellers.entries()) {
+      for (let k = 0; k < 5; k++) pictures.push({ labeller, pictureId: await recordPicture(t, labeller.client, `c${index}-${k}.jpg`), seed: index * 5 + k + 1 });
+    }
+    // Interleaved: every action's transactions run while the others' are in flight.
+    const results = await Promise.all(pictures.map(({ labeller, pictureId, seed }) => labeller.client.action(api.classifications.classify, { pictureId, clipFeatures: sampleFeatures(seed) })));
+    const expected = new Map<string, number>();
+    for (const result of results) expected.set(result.label, (expected.get(result.label) ?? 0) + 1);
+    const rows = await t.run((ctx) => ctx.db.query("analyticsCounts").collect());
+    for (const period of ["day", "month"] as const) {
+      for (const versionId of [version.versionId, undefined]) {
+        const classRows = rows.filter((row) => row.period === period && row.versionId === versionId && row.kind === "class");
+        expect(new Map(classRows.map((row) => [row.key, row.count]))).toEqual(expected);
+        const binRows = rows.filter((row) => row.period === period && row.versionId === versionId && row.kind === "confidence");
+        expect(binRows.reduce((sum, row) => sum + row.count, 0)).toBe(pictures.length);
+      }
+    }
+  });
+
   test("five concurrent classifications of one picture count it once", async () => {
     const t = makeBackend();
     await seedActiveVersion(t);
