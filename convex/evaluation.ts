@@ -108,6 +108,17 @@ export const comparisonValidator = v.object({
   ),
   mcnemar: v.object({ baselineOnlyCorrect: v.number(), candidateOnlyCorrect: v.number(), pValue: v.number() }),
   paired: v.object({ n11: v.number(), n10: v.number(), n01: v.number(), n00: v.number() }),
+  /** How much the comparison can tell (convex/lib/pairedStats.ts). */
+  evidence: v.object({
+    difference: nullableNumber,
+    discordantPairs: v.number(),
+    mcnemar: v.object({ pValue: v.number(), midPValue: v.number() }),
+    bootstrap: v.union(v.null(), v.object({ lower: v.number(), upper: v.number(), level: v.number(), resamples: v.number(), seed: v.number() })),
+    itemsForPower: nullableNumber,
+    nonInferiority: v.union(v.null(), v.object({ margin: v.number(), alpha: v.number(), z: v.number(), pValue: v.number(), nonInferior: v.boolean() })),
+    verdict: v.union(v.literal("non-inferior"), v.literal("worse"), v.literal("too-small-to-tell"), v.literal("regression-not-ruled-out")),
+    reasons: v.array(v.string()),
+  }),
   gate: v.object({ allowed: v.boolean(), reasons: v.array(v.string()), thresholds: promotionThresholdsValidator }),
 });
 export type Comparison = Infer<typeof comparisonValidator>;
@@ -178,6 +189,22 @@ function toComparisonResult(
     disagreements: comparison.disagreements.map((disagreement) => ({ ...disagreement, pictureId: disagreement.pictureId as Id<"pictures"> | null })),
     mcnemar: comparison.mcnemar,
     paired: comparison.paired,
+    evidence: {
+      difference: comparison.evidence.difference,
+      discordantPairs: comparison.evidence.discordantPairs,
+      mcnemar: comparison.evidence.mcnemar,
+      bootstrap:
+        comparison.evidence.bootstrap === null
+          ? null
+          : { lower: comparison.evidence.bootstrap.lower, upper: comparison.evidence.bootstrap.upper, level: comparison.evidence.bootstrap.level, resamples: comparison.evidence.bootstrap.resamples, seed: comparison.evidence.bootstrap.seed },
+      itemsForPower: comparison.evidence.itemsForPower,
+      nonInferiority:
+        comparison.evidence.nonInferiority === null
+          ? null
+          : { margin: comparison.evidence.nonInferiority.margin, alpha: comparison.evidence.nonInferiority.alpha, z: comparison.evidence.nonInferiority.z, pValue: comparison.evidence.nonInferiority.pValue, nonInferior: comparison.evidence.nonInferiority.nonInferior },
+      verdict: comparison.evidence.verdict,
+      reasons: comparison.evidence.reasons,
+    },
     gate: { ...comparison.gate, thresholds },
   };
 }

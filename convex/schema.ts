@@ -11,7 +11,7 @@ import {
   replayFilterValidator,
   replayStatusValidator,
   roleValidator,
-  settingsValidator,
+  storedSettingsValidator,
   versionStatusValidator,
 } from "./lib/shapes";
 
@@ -156,10 +156,7 @@ export default defineSchema({
   }).index("by_action", ["action"]),
 
   /** A single document; absent fields take the defaults in lib/settings.ts. */
-  settings: defineTable({
-    ...settingsValidator.fields,
-    signUp: v.optional(settingsValidator.fields.signUp),
-  }),
+  settings: defineTable(storedSettingsValidator),
 
   /**
    * Analytics counters, written in the same mutation as each classification.

@@ -8,6 +8,7 @@ import {
   type PromotionThresholds,
   type PromotionVerdict,
 } from "./metrics.ts";
+import { pairedEvidence, type PairedEvidence } from "./pairedStats.ts";
 
 /**
  * Evaluating model versions on the labelled set, page by page.
@@ -182,6 +183,8 @@ export interface LabelledComparison<PictureRef> {
   mcnemar: { baselineOnlyCorrect: number; candidateOnlyCorrect: number; pValue: number };
   /** Paired correctness counts (n10: only the baseline right, n01: only the candidate right). */
   paired: PairedCounts;
+  /** What these counts can tell: mid-p, bootstrap CI, items for 80% power, non-inferiority, a verdict. */
+  evidence: PairedEvidence;
   gate: PromotionVerdict;
 }
 
@@ -243,9 +246,11 @@ export class LabelledSetComparison<PictureRef> {
   finish(): LabelledComparison<PictureRef> {
     const comparison = this.accumulator.result();
     const excluded = this.excluded.result();
+    const evidence = pairedEvidence(comparison.paired, { margin: this.options.thresholds.nonInferiorityMargin ?? 0.01 });
     const gate = evaluatePromotionGate(comparison.b, comparison.a, this.options.thresholds, this.classes, {
       baselineName: this.options.baselineName,
       excludedItemCount: excluded.itemCount,
+      evidence,
     });
     const correctness = { A: "baseline", B: "candidate", neither: "neither", unknown: "neither" } as const;
     return {
@@ -277,6 +282,7 @@ export class LabelledSetComparison<PictureRef> {
         pValue: comparison.mcnemar.pValue,
       },
       paired: comparison.paired,
+      evidence,
       gate,
     };
   }

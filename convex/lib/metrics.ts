@@ -11,6 +11,7 @@
  *   and the UI can print "n/a".
  * - The confusion matrix is indexed `[trueLabel][predictedLabel]`.
  */
+import type { PairedEvidence } from "./pairedStats.ts";
 import { DEFAULT_PROMOTION_THRESHOLDS, type PromotionThresholds } from "./settings.ts";
 
 export type { PromotionThresholds };
@@ -554,6 +555,8 @@ export interface GateContext {
   baselineName?: string;
   /** Items of the set left out because a version does not know their label; explains an empty comparison. */
   excludedItemCount?: number;
+  /** What the paired counts can tell; the noSignificantRegression rule decides on it. */
+  evidence?: PairedEvidence;
 }
 
 /** Differences this small are float noise (0.85 − 0.84 > 0.01 in binary). */
@@ -597,7 +600,13 @@ export function evaluatePromotionGate(
   }
   const reasons: string[] = [];
   const accuracyDrop = baseline.accuracy - candidate.accuracy;
-  if (accuracyDrop > limits.maxAccuracyDrop + THRESHOLD_TOLERANCE) {
+  if (limits.rule === "noSignificantRegression" && context.evidence !== undefined) {
+    if (context.evidence.verdict !== "non-inferior") {
+      reasons.push(
+        `no significant regression is not shown (margin ${formatRate(limits.nonInferiorityMargin)}): ${context.evidence.reasons.join("; ")}`,
+      );
+    }
+  } else if (accuracyDrop > limits.maxAccuracyDrop + THRESHOLD_TOLERANCE) {
     reasons.push(
       `accuracy ${formatRate(candidate.accuracy)} is ${formatRate(accuracyDrop)} below ${baselineName}'s ${formatRate(baseline.accuracy)} (allowed drop ${formatRate(limits.maxAccuracyDrop)})`,
     );

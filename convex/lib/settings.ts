@@ -3,7 +3,15 @@ import { DEFAULT_CLIP_MODEL_ID, DEFAULT_FEATURE_DIM } from "./weightsFormat.ts";
 
 export type { DeploymentSettings, PromotionThresholds, SettingsPatch };
 
-export const DEFAULT_PROMOTION_THRESHOLDS: PromotionThresholds = { maxAccuracyDrop: 0.01, minPerClassRecall: 0.5, maxPerClassRecallDrop: 0.05 };
+export const DEFAULT_PROMOTION_THRESHOLDS: PromotionThresholds = {
+  rule: "floors",
+  nonInferiorityMargin: 0.01,
+  maxAccuracyDrop: 0.01,
+  minPerClassRecall: 0.5,
+  maxPerClassRecallDrop: 0.05,
+};
+/** A non-inferiority margin above this would call a large loss "no regression". */
+export const MAX_NON_INFERIORITY_MARGIN = 0.2;
 
 /** What a fresh deployment uses until an admin saves settings. */
 export const defaultSettings: DeploymentSettings = {
@@ -49,8 +57,13 @@ export function applySettingsPatch(current: DeploymentSettings, patch: SettingsP
   if (!Number.isInteger(settings.featureDim) || settings.featureDim < 1 || settings.featureDim > MAX_FEATURE_DIM) {
     problems.push(`featureDim must be a whole number from 1 to ${MAX_FEATURE_DIM}, got ${settings.featureDim}`);
   }
-  for (const [key, value] of Object.entries(settings.promotion)) {
+  for (const key of ["maxAccuracyDrop", "minPerClassRecall", "maxPerClassRecallDrop"] as const) {
+    const value = settings.promotion[key];
     if (!Number.isFinite(value) || value < 0 || value > 1) problems.push(`promotion.${key} must be a number from 0 to 1, got ${value}`);
+  }
+  const margin = settings.promotion.nonInferiorityMargin;
+  if (!(Number.isFinite(margin) && margin > 0 && margin <= MAX_NON_INFERIORITY_MARGIN)) {
+    problems.push(`promotion.nonInferiorityMargin must be a number above 0 and at most ${MAX_NON_INFERIORITY_MARGIN}, got ${margin}`);
   }
   return { settings, problems };
 }

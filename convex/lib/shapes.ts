@@ -23,8 +23,19 @@ export const PRIVACY_MODES: readonly PrivacyMode[] = ["full", "thumbnail", "none
 export const signUpModeValidator = v.union(v.literal("open"), v.literal("invite"));
 export type SignUpMode = Infer<typeof signUpModeValidator>;
 
+/**
+ * floors: the accuracy may drop by at most maxAccuracyDrop; noSignificantRegression:
+ * the candidate must be shown non-inferior (Tango's score test, margin
+ * nonInferiorityMargin, one-sided α 0.05) instead. Per-class recall rules apply in both.
+ */
+export const gateRuleValidator = v.union(v.literal("floors"), v.literal("noSignificantRegression"));
+export type GateRule = Infer<typeof gateRuleValidator>;
+
 export const promotionThresholdsValidator = v.object({
-  /** Largest allowed drop in accuracy versus the baseline (absolute, 0..1). */
+  rule: gateRuleValidator,
+  /** δ for noSignificantRegression: the largest accuracy loss that still counts as none (absolute, 0..1). */
+  nonInferiorityMargin: v.number(),
+  /** Largest allowed drop in accuracy versus the baseline (absolute, 0..1), under the floors rule. */
   maxAccuracyDrop: v.number(),
   /** Every class with support must keep at least this recall (0..1), unless the baseline is below it too. */
   minPerClassRecall: v.number(),
@@ -43,6 +54,17 @@ export const settingsValidator = v.object({
 });
 export type DeploymentSettings = Infer<typeof settingsValidator>;
 
+/** The settings document as stored: fields added after a deployment first saved settings may be missing. */
+export const storedSettingsValidator = v.object({
+  ...settingsValidator.fields,
+  signUp: v.optional(signUpModeValidator),
+  promotion: v.object({
+    ...promotionThresholdsValidator.fields,
+    rule: v.optional(gateRuleValidator),
+    nonInferiorityMargin: v.optional(v.number()),
+  }),
+});
+
 /** What an admin may change in one call: any field, promotion thresholds one by one. */
 export const settingsPatchValidator = v.object({
   privacyMode: v.optional(privacyModeValidator),
@@ -50,6 +72,8 @@ export const settingsPatchValidator = v.object({
   featureDim: v.optional(v.number()),
   promotion: v.optional(
     v.object({
+      rule: v.optional(gateRuleValidator),
+      nonInferiorityMargin: v.optional(v.number()),
       maxAccuracyDrop: v.optional(v.number()),
       minPerClassRecall: v.optional(v.number()),
       maxPerClassRecallDrop: v.optional(v.number()),

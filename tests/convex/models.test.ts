@@ -461,10 +461,25 @@ describe("the promotion gate", () => {
     const twin = await register(t, admin.client, nudged(teacher, "twin"), "twin");
     const comparison = await admin.client.action(api.evaluation.compare, { candidateId: twin.versionId });
     expect(comparison.gate.allowed).toBe(true);
-    expect(comparison.gate.thresholds).toEqual({ maxAccuracyDrop: 0.01, minPerClassRecall: 0.5, maxPerClassRecallDrop: 0.05 });
+    expect(comparison.gate.thresholds).toEqual({ rule: "floors", nonInferiorityMargin: 0.01, maxAccuracyDrop: 0.01, minPerClassRecall: 0.5, maxPerClassRecallDrop: 0.05 });
     await admin.client.mutation(api.settings.update, { promotion: { maxAccuracyDrop: 0 } });
     const again = await admin.client.action(api.evaluation.compare, { candidateId: twin.versionId });
     expect(again.gate.thresholds.maxAccuracyDrop).toBe(0);
+  });
+
+  test("the 'no significant regression' rule: a near-twin on 40 items is too few to show it, and the gate says why", async () => {
+    const { t, admin, teacher } = await gatedSetup();
+    const twin = await register(t, admin.client, nudged(teacher, "twin"), "twin");
+    await admin.client.mutation(api.settings.update, { promotion: { rule: "noSignificantRegression", nonInferiorityMargin: 0.02 } });
+    const comparison = await admin.client.action(api.evaluation.compare, { candidateId: twin.versionId });
+    expect(comparison.evidence.discordantPairs).toBeLessThan(10);
+    expect(comparison.evidence.verdict).toBe("too-small-to-tell");
+    expect(comparison.gate.allowed).toBe(false);
+    expect(comparison.gate.reasons[0]).toMatch(/^no significant regression is not shown \(margin 0\.02\): only \d+ items are right for one version/);
+    await expect(admin.client.action(api.deployment.activate, { versionId: twin.versionId, reason: "retrained" })).rejects.toThrow(/no significant regression is not shown/);
+    await expect(admin.client.mutation(api.settings.update, { promotion: { nonInferiorityMargin: 0.5 } })).rejects.toThrow(
+      "promotion.nonInferiorityMargin must be a number above 0 and at most 0.2, got 0.5",
+    );
   });
 });
 

@@ -149,4 +149,23 @@ describe("candidate versus baseline", () => {
     // Each listed disagreement names its own item.
     for (const d of whole.disagreements) expect(d.pictureId).toBe(`p${d.index}`);
   });
+
+  it("the noSignificantRegression rule decides on Tango's test instead of the accuracy floor", () => {
+    // 2,000 items: the candidate loses 10 it had right and gains 4, a 0.3-point drop.
+    const labels = Array.from({ length: 2000 }, (_, i) => (i % 2 === 0 ? "a" : "b"));
+    const right = (label: string) => output(label === "a" ? [0.9, 0.1] : [0.1, 0.9]);
+    const wrong = (label: string) => output(label === "a" ? [0.1, 0.9] : [0.9, 0.1]);
+    const baselineOutputs = labels.map((label, i) => (i >= 10 && i < 14 ? wrong(label) : right(label)));
+    const candidateOutputs = labels.map((label, i) => (i < 10 ? wrong(label) : right(label)));
+    const options = { labels, pictureIds: labels.map(() => null), baselineClasses: ["a", "b"], candidateClasses: ["a", "b"], baselineOutputs, candidateOutputs, disagreementLimit: 5 };
+    const floors = compareOnLabelledSet({ ...options, thresholds: { rule: "floors", maxAccuracyDrop: 0.001 } });
+    expect(floors.paired).toEqual({ n11: 1986, n10: 10, n01: 4, n00: 0 });
+    expect(floors.gate.allowed).toBe(false);
+    const tango = compareOnLabelledSet({ ...options, thresholds: { rule: "noSignificantRegression", nonInferiorityMargin: 0.02, maxAccuracyDrop: 0.001 } });
+    expect(tango.evidence.verdict).toBe("non-inferior");
+    expect(tango.gate).toEqual({ allowed: true, reasons: [] });
+    const strict = compareOnLabelledSet({ ...options, thresholds: { rule: "noSignificantRegression", nonInferiorityMargin: 0.001 } });
+    expect(strict.gate.allowed).toBe(false);
+    expect(strict.gate.reasons[0]).toMatch(/^no significant regression is not shown \(margin 0\.001\)/);
+  });
 });
