@@ -8,4 +8,7 @@ crons.interval("release stuck pictures", { minutes: 10 }, internal.pictures.reco
 // A replay whose chain broke shows as failed (and resumable) within about 10 minutes.
 crons.interval("recover stalled replays", { minutes: 5 }, internal.replays.recoverStalled, {});
 
+// A search for suspect labels whose chain broke is marked failed, so another can start.
+crons.interval("recover stalled suspect searches", { minutes: 10 }, internal.suspects.recoverStalled, {});
+
 export default crons;

@@ -120,6 +120,23 @@ export const comparisonValidator = v.object({
     reasons: v.array(v.string()),
   }),
   gate: v.object({ allowed: v.boolean(), reasons: v.array(v.string()), thresholds: promotionThresholdsValidator }),
+  /**
+   * The latest search for suspect labels: how many of its open flagged items
+   * the set holds, and the headline figures without them; null before any
+   * search finished.
+   */
+  withoutSuspects: v.union(
+    v.null(),
+    v.object({
+      flaggedInSet: v.number(),
+      itemCount: v.number(),
+      baselineAccuracy: nullableNumber,
+      candidateAccuracy: nullableNumber,
+      baselineMacroF1: nullableNumber,
+      candidateMacroF1: nullableNumber,
+      gateAllowed: v.boolean(),
+    }),
+  ),
 });
 export type Comparison = Infer<typeof comparisonValidator>;
 
@@ -155,12 +172,14 @@ export const compare = adminAction({
     );
     const baselineModel = await loadVersionModel(ctx, plan.baseline);
     const candidateModel = await loadVersionModel(ctx, plan.candidate);
+    const flagged: { runId: Id<"suspectRuns"> | null; itemIds: Id<"labelledItems">[] } = await ctx.runQuery(internal.suspects.openItemIds, {});
     const comparison = await compareOnLabelledSet(
       ctx,
       { classes: plan.baseline.summary.classes, model: baselineModel },
       { classes: plan.candidate.summary.classes, model: candidateModel },
       plan.thresholds,
       plan.baselineIsActive ? "the active version" : "the baseline",
+      new Set(flagged.itemIds),
     );
     return toComparisonResult(comparison, plan.candidate, plan.baseline, plan.baselineIsActive, plan.thresholds);
   },
@@ -206,5 +225,17 @@ function toComparisonResult(
       reasons: comparison.evidence.reasons,
     },
     gate: { ...comparison.gate, thresholds },
+    withoutSuspects:
+      comparison.withoutFlagged === null
+        ? null
+        : {
+            flaggedInSet: comparison.withoutFlagged.flaggedInSet,
+            itemCount: comparison.withoutFlagged.comparison.itemCount,
+            baselineAccuracy: comparison.withoutFlagged.comparison.baseline.accuracy,
+            candidateAccuracy: comparison.withoutFlagged.comparison.candidate.accuracy,
+            baselineMacroF1: comparison.withoutFlagged.comparison.baseline.macroF1,
+            candidateMacroF1: comparison.withoutFlagged.comparison.candidate.macroF1,
+            gateAllowed: comparison.withoutFlagged.comparison.gate.allowed,
+          },
   };
 }

@@ -312,7 +312,7 @@ export const deleteImportItems = internalMutation({
 export const page = internalQuery({
   args: { paginationOpts: paginationOptsValidator },
   returns: v.object({
-    page: v.array(v.object({ vector: v.bytes(), dim: v.number(), label: v.string(), pictureId: v.union(v.id("pictures"), v.null()) })),
+    page: v.array(v.object({ itemId: v.id("labelledItems"), vector: v.bytes(), dim: v.number(), label: v.string(), pictureId: v.union(v.id("pictures"), v.null()) })),
     isDone: v.boolean(),
     continueCursor: v.string(),
   }),
@@ -327,7 +327,7 @@ export const page = internalQuery({
       }
       const features = await ctx.db.get(item.featuresId);
       if (features === null) continue;
-      rows.push({ vector: features.vector, dim: features.dim, label: item.label, pictureId: item.pictureId ?? null });
+      rows.push({ itemId: item._id, vector: features.vector, dim: features.dim, label: item.label, pictureId: item.pictureId ?? null });
     }
     return { page: rows, isDone: result.isDone, continueCursor: result.continueCursor };
   },

@@ -12,6 +12,7 @@ import {
   replayStatusValidator,
   roleValidator,
   storedSettingsValidator,
+  suspectMethodValidator,
   versionStatusValidator,
 } from "./lib/shapes";
 
@@ -206,6 +207,46 @@ export default defineSchema({
     label: v.string(),
     count: v.number(),
   }).index("by_import_label", ["importId", "label"]),
+
+  /** A search for likely mislabelled items in the labelled set (suspects.ts). */
+  suspectRuns: defineTable({
+    method: suspectMethodValidator,
+    status: replayStatusValidator,
+    /** The classes the probabilities are over: the set's labels (k-fold) or the versions' shared classes. */
+    classes: v.array(v.string()),
+    folds: v.number(),
+    foldsDone: v.number(),
+    /** For method "versions": the versions whose outputs are averaged. */
+    versionIds: v.array(v.id("modelVersions")),
+    itemCount: v.number(),
+    flaggedCount: v.optional(v.number()),
+    error: v.optional(v.string()),
+    startedBy: v.id("users"),
+    jobId: v.optional(v.id("_scheduled_functions")),
+    updatedAt: v.number(),
+  }).index("by_status", ["status"]),
+
+  /** One fold's out-of-sample probabilities, as float32 bytes in item order (itemIds). */
+  suspectFolds: defineTable({
+    runId: v.id("suspectRuns"),
+    fold: v.number(),
+    itemIds: v.array(v.id("labelledItems")),
+    probabilities: v.bytes(),
+  }).index("by_run", ["runId"]),
+
+  /** A flagged item: open until a labeller keeps its label or fixes it. */
+  suspects: defineTable({
+    runId: v.id("suspectRuns"),
+    itemId: v.id("labelledItems"),
+    pictureId: v.optional(v.id("pictures")),
+    givenLabel: v.string(),
+    suspectedLabel: v.string(),
+    score: v.number(),
+    status: v.union(v.literal("open"), v.literal("kept"), v.literal("fixed")),
+    resolvedBy: v.optional(v.id("users")),
+  })
+    .index("by_run_status_score", ["runId", "status", "score"])
+    .index("by_item", ["itemId"]),
 
   replays: defineTable({
     versionId: v.id("modelVersions"),

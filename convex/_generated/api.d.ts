@@ -60,6 +60,7 @@ import type * as model_deployment from "../model/deployment.js";
 import type * as model_evaluation from "../model/evaluation.js";
 import type * as model_features from "../model/features.js";
 import type * as model_labelledSet from "../model/labelledSet.js";
+import type * as model_labels from "../model/labels.js";
 import type * as model_pictures from "../model/pictures.js";
 import type * as model_settings from "../model/settings.js";
 import type * as model_storage from "../model/storage.js";
@@ -69,6 +70,7 @@ import type * as models from "../models.js";
 import type * as pictures from "../pictures.js";
 import type * as replays from "../replays.js";
 import type * as settings from "../settings.js";
+import type * as suspects from "../suspects.js";
 import type * as users from "../users.js";
 
 /**
@@ -127,6 +129,7 @@ declare const fullApi: ApiFromModules<{
   "model/evaluation": typeof model_evaluation;
   "model/features": typeof model_features;
   "model/labelledSet": typeof model_labelledSet;
+  "model/labels": typeof model_labels;
   "model/pictures": typeof model_pictures;
   "model/settings": typeof model_settings;
   "model/storage": typeof model_storage;
@@ -136,6 +139,7 @@ declare const fullApi: ApiFromModules<{
   pictures: typeof pictures;
   replays: typeof replays;
   settings: typeof settings;
+  suspects: typeof suspects;
   users: typeof users;
 }>;
 export declare const api: FilterApi<

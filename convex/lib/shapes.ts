@@ -146,6 +146,9 @@ export const auditActionValidator = v.union(
   v.literal("startReplay"),
   v.literal("setLabel"),
   v.literal("removeLabel"),
+  v.literal("findSuspects"),
+  v.literal("fixSuspectLabel"),
+  v.literal("keepSuspectLabel"),
 );
 export type AuditAction = Infer<typeof auditActionValidator>;
 
@@ -167,6 +170,10 @@ export const replayFilterValidator = v.object({
   sourceVersionId: v.optional(v.id("modelVersions")),
 });
 export type ReplayFilter = Infer<typeof replayFilterValidator>;
+
+/** kfold: out-of-sample probabilities of a small head trained k-fold on the set; versions: registered versions' averaged outputs (no training, in-sample). */
+export const suspectMethodValidator = v.union(v.literal("kfold"), v.literal("versions"));
+export type SuspectMethod = Infer<typeof suspectMethodValidator>;
 
 export const replayStatusValidator = v.union(v.literal("running"), v.literal("done"), v.literal("failed"));
 

@@ -12,6 +12,7 @@ import { LABELLED_PAGE_SIZE } from "./labelledSet";
 export const DISAGREEMENT_LIMIT = 100;
 
 export interface LabelledPage {
+  itemIds: Id<"labelledItems">[];
   labels: string[];
   pictureIds: (Id<"pictures"> | null)[];
   /** `count` rows of `dim` features. */
@@ -20,7 +21,7 @@ export interface LabelledPage {
 }
 
 interface StoredPage {
-  page: Array<{ vector: ArrayBuffer; dim: number; label: string; pictureId: Id<"pictures"> | null }>;
+  page: Array<{ itemId: Id<"labelledItems">; vector: ArrayBuffer; dim: number; label: string; pictureId: Id<"pictures"> | null }>;
   isDone: boolean;
   continueCursor: string;
 }
@@ -42,7 +43,7 @@ export async function streamLabelledSet(ctx: ActionCtx, dim: number, onPage: (pa
     skippedItemCount += stored.page.length - usable.length;
     const features = new Float32Array(usable.length * dim);
     usable.forEach((item, index) => features.set(decodeFeatures(item.vector, dim), index * dim));
-    onPage({ labels: usable.map((item) => item.label), pictureIds: usable.map((item) => item.pictureId), features, count: usable.length });
+    onPage({ itemIds: usable.map((item) => item.itemId), labels: usable.map((item) => item.label), pictureIds: usable.map((item) => item.pictureId), features, count: usable.length });
     if (stored.isDone) return { skippedItemCount };
     cursor = stored.continueCursor;
   }
@@ -61,26 +62,44 @@ export interface ComparedVersion {
   model: MlpModel;
 }
 
+export interface ComparisonExtras {
+  skippedItemCount: number;
+  /** The candidate's own figures, on every item it knows (not only those both versions know). */
+  candidateOwn: ReturnType<VersionEvaluation["finish"]>;
+  /** The same comparison without the items flagged as likely mislabelled, when some are (`flaggedItemIds`). */
+  withoutFlagged: { flaggedInSet: number; comparison: LabelledComparison<Id<"pictures">> } | null;
+}
+
+/** Baseline versus candidate in one pass over the set (and, with `flaggedItemIds`, the same without those items). */
 export async function compareOnLabelledSet(
   ctx: ActionCtx,
   baseline: ComparedVersion,
   candidate: ComparedVersion,
   thresholds: PromotionThresholds,
   baselineName: string,
-): Promise<LabelledComparison<Id<"pictures">> & { skippedItemCount: number; candidateOwn: ReturnType<VersionEvaluation["finish"]> }> {
-  // The candidate's own figures cover every item it knows, not only those both versions know; one pass computes both.
+  flaggedItemIds: ReadonlySet<string> = new Set(),
+): Promise<LabelledComparison<Id<"pictures">> & ComparisonExtras> {
   const candidateOwn = new VersionEvaluation(candidate.classes);
-  const comparison = new LabelledSetComparison<Id<"pictures">>({
-    baselineClasses: baseline.classes,
-    candidateClasses: candidate.classes,
-    thresholds,
-    disagreementLimit: DISAGREEMENT_LIMIT,
-    baselineName,
-  });
+  const options = { baselineClasses: baseline.classes, candidateClasses: candidate.classes, thresholds, disagreementLimit: DISAGREEMENT_LIMIT, baselineName };
+  const comparison = new LabelledSetComparison<Id<"pictures">>(options);
+  const withoutFlagged = flaggedItemIds.size > 0 ? new LabelledSetComparison<Id<"pictures">>(options) : null;
+  let flaggedInSet = 0;
   const { skippedItemCount } = await streamLabelledSet(ctx, baseline.model.input.dim, (page) => {
+    const baselineOutputs = mlpForwardBatch(baseline.model, page.features, page.count);
     const candidateOutputs = mlpForwardBatch(candidate.model, page.features, page.count);
-    comparison.addPage(page.labels, page.pictureIds, mlpForwardBatch(baseline.model, page.features, page.count), candidateOutputs);
+    comparison.addPage(page.labels, page.pictureIds, baselineOutputs, candidateOutputs);
     candidateOwn.addPage(page.labels, candidateOutputs);
+    if (withoutFlagged !== null) {
+      const keep = page.itemIds.map((id) => !flaggedItemIds.has(id));
+      flaggedInSet += keep.filter((kept) => !kept).length;
+      const pick = <T>(values: readonly T[]) => values.filter((_, i) => keep[i]);
+      withoutFlagged.addPage(pick(page.labels), pick(page.pictureIds), pick(baselineOutputs), pick(candidateOutputs));
+    }
   });
-  return { ...comparison.finish(), skippedItemCount, candidateOwn: candidateOwn.finish() };
+  return {
+    ...comparison.finish(),
+    skippedItemCount,
+    candidateOwn: candidateOwn.finish(),
+    withoutFlagged: withoutFlagged === null ? null : { flaggedInSet, comparison: withoutFlagged.finish() },
+  };
 }

@@ -11,7 +11,7 @@ import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
 import { CLASSIFY_RATE_LIMIT, classificationSteps } from "../../convex/classifications";
 import { MAX_ITEMS_PER_IMPORT_CALL } from "../../convex/labelledSet";
-import { MAX_LABEL_LENGTH } from "../../convex/labels";
+import { MAX_LABEL_LENGTH } from "../../convex/model/labels";
 import { RESULT_DECIMALS, RESULT_TOP_K } from "../../convex/lib/classificationResult";
 import { utcDay } from "../../convex/lib/days";
 import { MAX_FEATURE_DIM } from "../../convex/lib/settings";
@@ -390,6 +390,16 @@ async function everyPublicOutput() {
   const items = Array.from({ length: 12 }, (_, i) => ({ features: sampleFeatures(500 + i), label: mlpForward(teacher, sampleFeatures(500 + i)).label }));
   const imported = await record("labelledSet:importItems", admin.client.mutation(api.labelledSet.importItems, { name: "set", items }));
   await record("labelledSet:summary", admin.client.query(api.labelledSet.summary, {}));
+  // Enough items for a search for suspect labels (5 per class).
+  const moreItems = Array.from({ length: 60 }, (_, i) => ({ features: sampleFeatures(600 + i), label: testClasses[i % testClasses.length] }));
+  await admin.client.mutation(api.labelledSet.importItems, { name: "set", items: moreItems });
+  await record("suspects:start", admin.client.mutation(api.suspects.start, { method: "kfold" }));
+  await t.finishAllScheduledFunctions(vi.runAllTimers);
+  await record("suspects:status", analyst.client.query(api.suspects.status, {}));
+  const flagged = await record("suspects:queue", labeller.client.query(api.suspects.queue, { limit: 10 }));
+  if (flagged.length < 2) throw new Error(`the story needs two flagged items, got ${flagged.length}`);
+  await record("suspects:keep", labeller.client.mutation(api.suspects.keep, { suspectId: flagged[0]._id }));
+  await record("suspects:fix", labeller.client.mutation(api.suspects.fix, { suspectId: flagged[1]._id, label: flagged[1].suspectedLabel }));
 
   await record("pictures:generateUploadUrl", labeller.client.mutation(api.pictures.generateUploadUrl, {}));
   const pictureIds: Array<Id<"pictures">> = [];

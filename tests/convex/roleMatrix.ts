@@ -47,6 +47,16 @@ async function someLabelledItemId(t: Backend) {
   });
 }
 
+async function someSuspectId(t: Backend) {
+  const itemId = await someLabelledItemId(t);
+  return t.run(async (ctx) => {
+    const runId = await ctx.db.insert("suspectRuns", {
+      method: "kfold", status: "done", classes: ["cat", "dog"], folds: 5, foldsDone: 5, versionIds: [], itemCount: 1, startedBy: await ctx.db.insert("users", {}), updatedAt: 0,
+    });
+    return ctx.db.insert("suspects", { runId, itemId, givenLabel: "cat", suspectedLabel: "dog", score: 0.5, status: "open" });
+  });
+}
+
 async function somePictureId(t: Backend) {
   return t.run(async (ctx) =>
     ctx.db.insert("pictures", {
@@ -118,6 +128,11 @@ export const matrix: Record<string, MatrixEntry> = {
   "analytics:confidenceHistogram": { allowed: analysts, args: dayRange },
   "analytics:predictedVsConfirmed": { allowed: analysts, args: dayRange },
   "analytics:drift": { allowed: analysts, args: { a: dayRange, b: dayRange } },
+  "suspects:start": { allowed: admin, args: { method: "kfold" } },
+  "suspects:status": { allowed: viewers },
+  "suspects:queue": { allowed: labellers, args: { limit: 5 } },
+  "suspects:keep": { allowed: labellers, args: async (t) => ({ suspectId: await someSuspectId(t) }) },
+  "suspects:fix": { allowed: labellers, args: async (t) => ({ suspectId: await someSuspectId(t), label: "cat" }) },
   "replays:start": { allowed: admin, args: async (t) => ({ versionId: await someVersionId(t), filter: {} }) },
   "replays:resume": { allowed: admin, args: async (t) => ({ replayId: await someReplayId(t) }) },
   "replays:status": { allowed: analysts, args: async (t) => ({ replayId: await someReplayId(t) }) },

@@ -36,10 +36,11 @@ async function abandonClassification(t: Backend, labellerId: Id<"users">, pictur
 }
 
 describe("releasing stuck classifications", () => {
-  test("crons.ts runs recoverStuck every 10 minutes (and the replay recovery every 5)", () => {
+  test("crons.ts runs recoverStuck every 10 minutes (and the replay and suspect-search recoveries)", () => {
     expect(Object.values(crons.crons)).toEqual([
       { name: "pictures:recoverStuck", args: [{}], schedule: { type: "interval", minutes: 10 } },
       { name: "replays:recoverStalled", args: [{}], schedule: { type: "interval", minutes: 5 } },
+      { name: "suspects:recoverStalled", args: [{}], schedule: { type: "interval", minutes: 10 } },
     ]);
   });
 
