@@ -31,7 +31,7 @@ function clusteredSet(perClass: number, seed: number) {
   return { items, flipped };
 }
 
-async function importSet(admin: UserClient, items: Array<{ features: number[]; label: string }>) {
+async function importSet(admin: { client: UserClient }, items: Array<{ features: number[]; label: string }>) {
   for (let start = 0; start < items.length; start += 200) {
     await admin.client.mutation(api.labelledSet.importItems, { name: "field set", items: items.slice(start, start + 200).map(({ features, label }) => ({ features, label })) });
   }
