@@ -261,7 +261,8 @@ export const runChunk = internalAction({
     try {
       const replay = await ctx.runQuery(internal.replays.getForRun, { replayId });
       if (replay === null || replay.status !== "running") return null;
-      const page = await ctx.runQuery(internal.replays.pageSources, { filter: replay.filter, cursor: replay.cursor, numItems: REPLAY_CHUNK_SIZE });
+      const page: { items: Array<{ classificationId: Id<"classifications">; pictureId: Id<"pictures">; vector: ArrayBuffer; dim: number }>; continueCursor: string; isDone: boolean } =
+        await ctx.runQuery(internal.replays.pageSources, { filter: replay.filter, cursor: replay.cursor, numItems: REPLAY_CHUNK_SIZE });
       let results: Array<{ classificationId: Id<"classifications">; pictureId: Id<"pictures">; prediction: MlpPrediction }> = [];
       if (page.items.length > 0) {
         const version: RunnableVersion | null = await ctx.runQuery(internal.models.runnable, { versionId: replay.versionId });

@@ -18,6 +18,7 @@ import type * as auth from "../auth.js";
 import type * as classifications from "../classifications.js";
 import type * as crons from "../crons.js";
 import type * as deployment from "../deployment.js";
+import type * as embeddings from "../embeddings.js";
 import type * as evaluation from "../evaluation.js";
 import type * as functions from "../functions.js";
 import type * as http from "../http.js";
@@ -87,6 +88,7 @@ declare const fullApi: ApiFromModules<{
   classifications: typeof classifications;
   crons: typeof crons;
   deployment: typeof deployment;
+  embeddings: typeof embeddings;
   evaluation: typeof evaluation;
   functions: typeof functions;
   http: typeof http;

@@ -432,6 +432,7 @@ async function everyPublicOutput() {
   await record("analytics:confidenceHistogram", analyst.client.query(api.analytics.confidenceHistogram, range));
   await record("analytics:predictedVsConfirmed", analyst.client.query(api.analytics.predictedVsConfirmed, range));
   await record("analytics:drift", analyst.client.query(api.analytics.drift, { a: range, b: range }));
+  await record("embeddings:map", analyst.client.action(api.embeddings.map, { a: range, b: range, pointsPerWindow: 10 }));
 
   await record("models:list", admin.client.query(api.models.list, {}));
   for (const viewer of [labeller, analyst, admin]) await record("models:choices", viewer.client.query(api.models.choices, {}));

@@ -127,6 +127,7 @@ export const matrix: Record<string, MatrixEntry> = {
   "analytics:timeSeries": { allowed: analysts, args: dayRange },
   "analytics:confidenceHistogram": { allowed: analysts, args: dayRange },
   "analytics:predictedVsConfirmed": { allowed: analysts, args: dayRange },
+  "embeddings:map": { allowed: analysts, args: { a: dayRange } },
   "analytics:drift": { allowed: analysts, args: { a: dayRange, b: dayRange } },
   "suspects:start": { allowed: admin, args: { method: "kfold" } },
   "suspects:status": { allowed: viewers },
