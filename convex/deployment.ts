@@ -8,15 +8,15 @@ import { internalMutation, internalQuery, type QueryCtx } from "./_generated/ser
 import { internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
 import { adminAction, adminMutation, adminQuery } from "./functions";
-import { writeAudit } from "./model/audit";
+import { auditEntryValidator, toAuditEntries, writeAudit } from "./model/audit";
 import { loadDeployment, writeDeployment } from "./model/deployment";
 import { compareOnLabelledSet, evaluateOnLabelledSet } from "./model/evaluation";
 import { loadSettings } from "./model/settings";
-import { emailReader, requireReason, requireVersion, runnableVersionValidator, toRunnable, toVersionRef, versionRefReader, type RunnableVersion } from "./model/versions";
+import { requireReason, requireVersion, runnableVersionValidator, toRunnable, toVersionRef, type RunnableVersion } from "./model/versions";
 import { loadVersionModel } from "./model/weights";
 import { decideActivation } from "./lib/activationGate";
 import { headlineMetrics } from "./lib/labelledEvaluation";
-import { auditActionValidator, headlineMetricsValidator, promotionThresholdsValidator, versionRefValidator, type HeadlineMetrics, type PromotionThresholds } from "./lib/shapes";
+import { headlineMetricsValidator, promotionThresholdsValidator, versionRefValidator, type HeadlineMetrics, type PromotionThresholds } from "./lib/shapes";
 import { describeInputMismatch } from "./lib/versionChecks";
 import { versionLabel } from "./lib/versionLabel";
 import type { MlpModel } from "./lib/weightsFormat";
@@ -213,21 +213,9 @@ const timelineActions = ["importVersion", "activateVersion", "rollback", "archiv
 const DEFAULT_TIMELINE_LIMIT = 200;
 const MAX_TIMELINE_LIMIT = 1000;
 
-export const timelineEntryValidator = v.object({
-  _id: v.id("auditLog"),
-  action: auditActionValidator,
-  at: v.number(),
-  actorEmail: v.union(v.string(), v.null()),
-  from: v.union(versionRefValidator, v.null()),
-  to: v.union(versionRefValidator, v.null()),
-  reason: v.union(v.string(), v.null()),
-  details: v.union(v.string(), v.null()),
-  metrics: v.union(headlineMetricsValidator, v.null()),
-});
-
 export const timeline = adminQuery({
   args: { limit: v.optional(v.number()) },
-  returns: v.array(timelineEntryValidator),
+  returns: v.array(auditEntryValidator),
   handler: async (ctx, args) => {
     const limit = Math.max(1, Math.min(Math.floor(args.limit ?? DEFAULT_TIMELINE_LIMIT), MAX_TIMELINE_LIMIT));
     const perAction = await Promise.all(
@@ -237,22 +225,6 @@ export const timeline = adminQuery({
       .flat()
       .sort((a, b) => b.at - a.at || b._creationTime - a._creationTime)
       .slice(0, limit);
-    const emailOf = emailReader(ctx);
-    const versionRef = versionRefReader(ctx);
-    const result = [];
-    for (const entry of entries) {
-      result.push({
-        _id: entry._id,
-        action: entry.action,
-        at: entry.at,
-        actorEmail: await emailOf(entry.actorId),
-        from: await versionRef(entry.fromVersionId),
-        to: await versionRef(entry.toVersionId),
-        reason: entry.reason ?? null,
-        details: entry.details ?? null,
-        metrics: entry.metrics ?? null,
-      });
-    }
-    return result;
+    return toAuditEntries(ctx, entries);
   },
 });

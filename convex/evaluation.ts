@@ -42,6 +42,22 @@ export const storeMetrics = internalMutation({
   },
 });
 
+/** Versions whose figures are recomputed after the labelled set changed: the active one and the newest ready ones (the others keep theirs, dated). */
+const REFRESHED_AFTER_CHANGE = 10;
+
+export const refreshAfterSetChange = internalMutation({
+  args: {},
+  returns: v.null(),
+  handler: async (ctx) => {
+    const newest = (await ctx.db.query("modelVersions").withIndex("by_number").order("desc").take(100)).filter((version) => version.status === "ready").slice(0, REFRESHED_AFTER_CHANGE);
+    const activeId = (await loadDeployment(ctx))?.activeVersionId;
+    const ids = new Set(newest.map((version) => version._id));
+    if (activeId !== undefined) ids.add(activeId);
+    for (const versionId of ids) await ctx.scheduler.runAfter(0, internal.evaluation.computeMetrics, { versionId });
+    return null;
+  },
+});
+
 /** Recomputes every ready version's headline metrics, e.g. after the labelled set changed. */
 export const refreshMetrics = adminMutation({
   args: {},
@@ -97,6 +113,8 @@ export const comparisonValidator = v.object({
     v.object({
       index: v.number(),
       pictureId: v.union(v.id("pictures"), v.null()),
+      /** The picture's file name, for an item that came from a labelled picture still there. */
+      fileName: v.union(v.string(), v.null()),
       trueLabel: v.string(),
       baselineLabel: v.string(),
       candidateLabel: v.string(),
@@ -181,7 +199,10 @@ export const compare = adminAction({
       plan.baselineIsActive ? "the active version" : "the baseline",
       new Set(flagged.itemIds),
     );
-    return toComparisonResult(comparison, plan.candidate, plan.baseline, plan.baselineIsActive, plan.thresholds);
+    const pictureIds = comparison.disagreements.flatMap((disagreement) => (disagreement.pictureId === null ? [] : [disagreement.pictureId]));
+    const names: Array<string | null> = pictureIds.length === 0 ? [] : await ctx.runQuery(internal.pictures.fileNames, { pictureIds });
+    const fileNameOf = new Map(pictureIds.map((id, i) => [id, names[i]]));
+    return toComparisonResult(comparison, plan.candidate, plan.baseline, plan.baselineIsActive, plan.thresholds, fileNameOf);
   },
 });
 
@@ -191,6 +212,7 @@ function toComparisonResult(
   baseline: RunnableVersion,
   baselineIsActive: boolean,
   thresholds: PromotionThresholds,
+  fileNameOf: ReadonlyMap<Id<"pictures">, string | null>,
 ): Comparison {
   return {
     candidate: toVersionRef(candidate),
@@ -205,7 +227,10 @@ function toComparisonResult(
     accuracyDifference: comparison.accuracyDifference,
     agreementRate: comparison.agreementRate,
     disagreementCount: comparison.disagreementCount,
-    disagreements: comparison.disagreements.map((disagreement) => ({ ...disagreement, pictureId: disagreement.pictureId as Id<"pictures"> | null })),
+    disagreements: comparison.disagreements.map((disagreement) => ({
+      ...disagreement,
+      fileName: disagreement.pictureId === null ? null : (fileNameOf.get(disagreement.pictureId) ?? null),
+    })),
     mcnemar: comparison.mcnemar,
     paired: comparison.paired,
     evidence: {

@@ -16,6 +16,7 @@ import { adjustLabelledCount, labelledItemCount, MAX_LABELLED_ITEMS, removePictu
 import { labelOf } from "./model/pictures";
 import { emailReader } from "./model/versions";
 import { loadSettings } from "./model/settings";
+import { scheduleMetricsRefresh } from "./model/metricsRefresh";
 import { checkFeatures, encodeFeatures } from "./lib/features";
 import { checkText } from "./lib/versionChecks";
 import { versionLabel } from "./lib/versionLabel";
@@ -120,6 +121,7 @@ export const importItems = adminMutation({
     }
     for (const [label, count] of perLabel) await adjustLabelledCount(ctx, "import", importId, label, count);
     const duplicates = items.length - fresh.length;
+    if (fresh.length > 0) await scheduleMetricsRefresh(ctx);
     await writeAudit(ctx, {
       actorId: ctx.caller.userId,
       action: "importLabelledSet",
@@ -248,6 +250,7 @@ export const removeItem = adminMutation({
         if (record !== null) await ctx.db.patch(record._id, { itemCount: Math.max(0, record.itemCount - 1) });
       }
     }
+    await scheduleMetricsRefresh(ctx);
     await writeAudit(ctx, { actorId: ctx.caller.userId, action: "removeLabelledItem", details: `one item labelled "${item.label}" (${item.source})` });
     return null;
   },
@@ -267,6 +270,7 @@ async function removeImportNow(ctx: MutationCtx, record: Doc<"labelledImports">,
   await ctx.db.delete(record._id);
   await ctx.scheduler.runAfter(0, internal.labelledSet.deleteImportItems, { importId: record._id });
   await writeAudit(ctx, { actorId, action: "removeLabelledImport", details: `"${record.name}": ${record.itemCount} items` });
+  await scheduleMetricsRefresh(ctx);
 }
 
 export const removeImport = adminMutation({

@@ -11,7 +11,7 @@
  */
 import { ConvexError, v } from "convex/values";
 import { paginationOptsValidator, paginationResultValidator } from "convex/server";
-import { internalMutation } from "./_generated/server";
+import { internalMutation, internalQuery } from "./_generated/server";
 import { internal } from "./_generated/api";
 import { labellerMutation, labellerQuery, viewerQuery } from "./functions";
 import { writeAudit } from "./model/audit";
@@ -226,6 +226,19 @@ export const remove = labellerMutation({
     });
     return null;
   },
+});
+
+/** File names of pictures, for lists that name them (a comparison's disagreements); null for a removed or missing picture. */
+export const fileNames = internalQuery({
+  args: { pictureIds: v.array(v.id("pictures")) },
+  returns: v.array(v.union(v.string(), v.null())),
+  handler: async (ctx, { pictureIds }) =>
+    Promise.all(
+      pictureIds.map(async (pictureId) => {
+        const picture = await ctx.db.get(pictureId);
+        return picture === null || picture.deleted === true ? null : picture.fileName;
+      }),
+    ),
 });
 
 export const markFailed = internalMutation({

@@ -156,6 +156,11 @@ export default defineSchema({
     at: v.number(),
   }).index("by_action", ["action"]),
 
+  /** A single document: the pending recomputation of headline metrics after the labelled set changed (at most one at a time). */
+  metricsRefresh: defineTable({
+    jobId: v.id("_scheduled_functions"),
+  }),
+
   /** A single document; absent fields take the defaults in lib/settings.ts. */
   settings: defineTable(storedSettingsValidator),
 

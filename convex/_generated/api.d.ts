@@ -14,6 +14,7 @@ import type {
   FunctionReference,
 } from "convex/server";
 import type * as analytics from "../analytics.js";
+import type * as auditLog from "../auditLog.js";
 import type * as auth from "../auth.js";
 import type * as classifications from "../classifications.js";
 import type * as crons from "../crons.js";
@@ -62,6 +63,7 @@ import type * as model_evaluation from "../model/evaluation.js";
 import type * as model_features from "../model/features.js";
 import type * as model_labelledSet from "../model/labelledSet.js";
 import type * as model_labels from "../model/labels.js";
+import type * as model_metricsRefresh from "../model/metricsRefresh.js";
 import type * as model_pictures from "../model/pictures.js";
 import type * as model_settings from "../model/settings.js";
 import type * as model_storage from "../model/storage.js";
@@ -84,6 +86,7 @@ import type * as users from "../users.js";
  */
 declare const fullApi: ApiFromModules<{
   analytics: typeof analytics;
+  auditLog: typeof auditLog;
   auth: typeof auth;
   classifications: typeof classifications;
   crons: typeof crons;
@@ -132,6 +135,7 @@ declare const fullApi: ApiFromModules<{
   "model/features": typeof model_features;
   "model/labelledSet": typeof model_labelledSet;
   "model/labels": typeof model_labels;
+  "model/metricsRefresh": typeof model_metricsRefresh;
   "model/pictures": typeof model_pictures;
   "model/settings": typeof model_settings;
   "model/storage": typeof model_storage;

@@ -78,7 +78,7 @@ export function describeInputMismatch(
     differences.push(`it was trained on features from "${input.clipModel}" but clients use "${clients.clipModelId}"`);
   }
   if (differences.length === 0) return null;
-  return `${versionLabel} does not match the clients' features: ${differences.join(", and ")}. Import a version for the configured CLIP model, or change the featureDim/clipModelId settings first.`;
+  return `${versionLabel} does not match the clients' features: ${differences.join(", and ")}. Import a version trained on the clients' CLIP model, or change "Clients' CLIP model" in Settings (only after every browser runs that model).`;
 }
 
 /** Storage reports sha256 as base64; versions record it as hex. */

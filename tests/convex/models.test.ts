@@ -607,6 +607,23 @@ describe("integrity of stored weights", () => {
 });
 
 describe("headline metrics", () => {
+  test("a change to the labelled set recomputes the active version's figures once, however many chunks it came in", async () => {
+    const t = makeBackend();
+    const admin = await asUser(t, "admin");
+    const teacher = makeTestModel({ seed: 1 });
+    const v1 = await register(t, admin.client, teacher, "teacher");
+    await admin.client.action(api.deployment.activate, { versionId: v1.versionId, reason: "launch" });
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    await importSetLabelledBy(admin.client, teacher, 6, "first");
+    // Its first six items repeat the first import and are skipped: 12 in all.
+    await importSetLabelledBy(admin.client, teacher, 12, "second");
+    expect(await t.run((ctx) => ctx.db.query("metricsRefresh").collect())).toHaveLength(1);
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    const metrics = (await admin.client.query(api.models.get, { versionId: v1.versionId }))?.metrics;
+    expect(metrics).toMatchObject({ itemCount: 12, accuracy: 1, excludedItemCount: 0 });
+    expect(metrics?.computedAt).toBeGreaterThan(0);
+  });
+
   test("registering schedules them, refreshMetrics recomputes every version after the set changes", async () => {
     const t = makeBackend();
     const admin = await asUser(t, "admin");

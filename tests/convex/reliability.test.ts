@@ -446,6 +446,9 @@ async function everyPublicOutput() {
   await record("settings:get", labeller.client.query(api.settings.get, {}));
   await record("settings:update", admin.client.mutation(api.settings.update, { privacyMode: "thumbnail" }));
   await record("users:me", labeller.client.query(api.users.me, {}));
+  for (const group of ["all", "versions", "labels", "users", "settings", "labelledSet"] as const) {
+    await record("auditLog:list", admin.client.query(api.auditLog.list, { group, paginationOpts: { numItems: 50, cursor: null } }));
+  }
   await record("users:list", admin.client.query(api.users.list, {}));
   await record("users:setRole", admin.client.mutation(api.users.setRole, { userId: analyst.userId, role: "labeller" }));
   await record("users:invite", admin.client.mutation(api.users.invite, { email: "new@example.com", role: "labeller" }));

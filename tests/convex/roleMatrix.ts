@@ -89,6 +89,7 @@ export const matrix: Record<string, MatrixEntry> = {
   "auth:signOut": { allowed: everyone },
   "auth:isAuthenticated": { allowed: everyone },
   "users:me": { allowed: everyone },
+  "auditLog:list": { allowed: admin, args: { group: "all", paginationOpts: { numItems: 5, cursor: null } } },
   "users:list": { allowed: admin },
   "users:setRole": { allowed: admin, args: async (t) => ({ userId: await someUserId(t), role: "analyst" }) },
   "users:invite": { allowed: admin, args: { email: "invitee@example.com", role: "labeller" } },

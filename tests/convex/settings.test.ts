@@ -80,4 +80,20 @@ describe("settings", () => {
     }
     await expect(t.mutation(api.settings.update, { privacyMode: "none" })).rejects.toThrow(/Not signed in/);
   });
+
+  test("the audit view lists label, role and settings changes with who and before → after, filtered by group", async () => {
+    const t = makeBackend();
+    const admin = await asUser(t, "admin", "boss@example.com");
+    const other = await asUser(t, null, "new@example.com");
+    await admin.client.mutation(api.settings.update, { privacyMode: "thumbnail" });
+    await admin.client.mutation(api.users.setRole, { userId: other.userId, role: "labeller" });
+    const all = await admin.client.query(api.auditLog.list, { group: "all", paginationOpts: { numItems: 10, cursor: null } });
+    expect(all.page.map((entry) => [entry.action, entry.actorEmail, entry.details])).toEqual([
+      ["setRole", "boss@example.com", "new@example.com: no role → labeller"],
+      ["updateSettings", "boss@example.com", "privacyMode: full → thumbnail"],
+    ]);
+    const settingsOnly = await admin.client.query(api.auditLog.list, { group: "settings", paginationOpts: { numItems: 10, cursor: null } });
+    expect(settingsOnly.page.map((entry) => entry.action)).toEqual(["updateSettings"]);
+    await expect(admin.client.query(api.auditLog.list, { group: "all", paginationOpts: { numItems: 500, cursor: null } })).rejects.toThrow("An audit page holds 1 to 100 entries, not 500.");
+  });
 });

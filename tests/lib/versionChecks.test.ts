@@ -58,7 +58,7 @@ describe("describeInputMismatch", () => {
   it("names both differences and what to do", () => {
     const message = describeInputMismatch("version 1 'a'", input, { featureDim: 768, clipModelId: "openai/clip-vit-large-patch14" });
     expect(message).toBe(
-      "version 1 'a' does not match the clients' features: it takes 512 features but clients produce 768, and it was trained on features from \"Xenova/clip-vit-base-patch32\" but clients use \"openai/clip-vit-large-patch14\". Import a version for the configured CLIP model, or change the featureDim/clipModelId settings first.",
+      "version 1 'a' does not match the clients' features: it takes 512 features but clients produce 768, and it was trained on features from \"Xenova/clip-vit-base-patch32\" but clients use \"openai/clip-vit-large-patch14\". Import a version trained on the clients' CLIP model, or change \"Clients' CLIP model\" in Settings (only after every browser runs that model).",
     );
   });
 });
