@@ -50,11 +50,20 @@ async function main(): Promise<void> {
       "",
     ].join("\n"),
   );
+  let stopping = false;
   const stop = () => {
+    if (stopping) return;
+    stopping = true;
     demo.close().finally(() => process.exit(0));
   };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, stop);
+  // `kill <npm's pid>` reaches npm, which passes it to the shell it ran this
+  // in, not always to this process: when our parent goes away, so do we,
+  // instead of serving the ports as an orphan.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop();
+  }, 500).unref();
 }
 
 main().catch((error: unknown) => {
