@@ -1,8 +1,8 @@
 import { createApp, h } from "vue";
 import { createPinia } from "pinia";
 import App from "./App.vue";
-import { provideBackend } from "./convex/backendClient";
-import { createBackend } from "./convex/createBackend";
+import { provideBackend } from "./backend/backendClient";
+import { createBackend } from "./backend/createBackend";
 import { createAuth } from "./composables/useAuth";
 import { createAppRouter } from "./router";
 import { useSessionStore } from "./stores/session";

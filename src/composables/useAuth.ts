@@ -1,6 +1,6 @@
 import { api } from "../../convex/_generated/api";
-import { useBackend, type BackendClient } from "../convex/backendClient";
-import { errorMessage } from "../convex/errorMessage";
+import { useBackend, type BackendClient } from "../backend/backendClient";
+import { errorMessage } from "../backend/errorMessage";
 import { useSessionStore, type AuthTokens, type SessionStore, type SessionUser } from "../stores/session";
 
 export type PasswordFlow = "signIn" | "signUp";

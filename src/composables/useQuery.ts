@@ -1,7 +1,7 @@
 import { onScopeDispose, ref, shallowRef, toValue, watch, type MaybeRefOrGetter, type Ref, type ShallowRef } from "vue";
 import type { FunctionArgs, FunctionReference, FunctionReturnType } from "convex/server";
 import { convexToJson, type Value } from "convex/values";
-import { useBackend, type Unsubscribe } from "../convex/backendClient";
+import { useBackend, type Unsubscribe } from "../backend/backendClient";
 
 export type QueryArgsSource<Query extends FunctionReference<"query">> = MaybeRefOrGetter<FunctionArgs<Query> | "skip">;
 

@@ -3,7 +3,7 @@ import { flushPromises, mount } from "@vue/test-utils";
 import { createPinia, setActivePinia } from "pinia";
 import { createMemoryHistory } from "vue-router";
 import App from "../../src/App.vue";
-import { backendKey } from "../../src/convex/backendClient";
+import { backendKey } from "../../src/backend/backendClient";
 import { createAuth } from "../../src/composables/useAuth";
 import { createAppRouter } from "../../src/router";
 import { useSessionStore, type SessionUser } from "../../src/stores/session";

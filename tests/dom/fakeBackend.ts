@@ -1,5 +1,5 @@
 import { getFunctionName, type FunctionReference } from "convex/server";
-import type { AuthTokenFetcher, BackendClient } from "../../src/convex/backendClient";
+import type { AuthTokenFetcher, BackendClient } from "../../src/backend/backendClient";
 
 type Handler = (args: any) => unknown;
 

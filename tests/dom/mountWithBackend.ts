@@ -2,7 +2,7 @@ import { mount, flushPromises, type ComponentMountingOptions } from "@vue/test-u
 import { createPinia, setActivePinia, type Pinia } from "pinia";
 import type { Component } from "vue";
 import { createMemoryHistory, createRouter, type Router } from "vue-router";
-import { backendKey } from "../../src/convex/backendClient";
+import { backendKey } from "../../src/backend/backendClient";
 import { routes } from "../../src/router";
 import { useSessionStore, type SessionUser } from "../../src/stores/session";
 import type { FakeBackend } from "./fakeBackend";

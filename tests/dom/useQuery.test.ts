@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { defineComponent, h, ref, type Ref } from "vue";
 import { flushPromises, mount } from "@vue/test-utils";
 import { makeFunctionReference } from "convex/server";
-import { backendKey } from "../../src/convex/backendClient";
+import { backendKey } from "../../src/backend/backendClient";
 import { useQuery } from "../../src/composables/useQuery";
 import { FakeBackend } from "./fakeBackend";
 
