@@ -1,12 +1,12 @@
 import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
 import type { ClassificationResult, PrivacyMode } from "../../convex/schema";
-import type { ImagePipeline } from "./imagePipeline";
+import type { ImagePipeline } from "../images/imagePipeline";
 import { useBackend, type BackendClient } from "../backend/backendClient";
 import { errorMessage } from "../backend/errorMessage";
 import { useToastStore } from "../stores/toasts";
 import { useUploadQueueStore, type UploadItem, type UploadStage } from "../stores/uploadQueue";
-import { imageTypeOf } from "../utils/imageFiles";
+import { imageTypeOf } from "../images/imageFiles";
 import { RASTER_IMAGE_TYPES_TEXT } from "../../convex/lib/imageTypes";
 
 export interface UploadQueueOptions {

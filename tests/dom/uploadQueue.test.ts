@@ -2,7 +2,8 @@ import { describe, expect, it, vi } from "vitest";
 import { flushPromises } from "@vue/test-utils";
 import { ref } from "vue";
 import LabelPage from "../../src/pages/LabelPage.vue";
-import { imagePipelineKey, type ClipModelStatus, type ImagePipeline, type StoredImage } from "../../src/composables/imagePipeline";
+import type { StoredImage } from "../../src/images/imageFiles";
+import { imagePipelineKey, type ClipModelStatus, type ImagePipeline } from "../../src/images/imagePipeline";
 import { FakeBackend } from "./fakeBackend";
 import { mountWithBackend, userWithRole } from "./mountWithBackend";
 
