@@ -77,3 +77,23 @@ export function useQuery<Query extends FunctionReference<"query">>(
   onScopeDispose(stop);
   return { data, error, isLoading };
 }
+
+/**
+ * The query's current result once it has one, or its error: for code that needs a
+ * value at one moment (an upload reading the privacy mode) rather than a live view.
+ */
+export function untilLoaded<Result>(state: QueryState<Result>): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const settle = (): boolean => {
+      if (state.isLoading.value) return false;
+      if (state.error.value) reject(state.error.value);
+      else if (state.data.value !== undefined) resolve(state.data.value);
+      else return false;
+      return true;
+    };
+    if (settle()) return;
+    const stop = watch([state.data, state.error, state.isLoading], () => {
+      if (settle()) stop();
+    });
+  });
+}
