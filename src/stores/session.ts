@@ -1,16 +1,13 @@
 import { defineStore } from "pinia";
 import { computed, ref } from "vue";
+import type { FunctionReturnType } from "convex/server";
+import type { api } from "../../convex/_generated/api";
 import type { Role } from "../../convex/schema";
 
 export type { Role };
 
-/** What the UI needs about the signed-in user; mirrors `users.me`. */
-export interface SessionUser {
-  _id: string;
-  email: string | null;
-  name: string | null;
-  role: Role | null;
-}
+/** What the UI knows about the signed-in user: the answer of `users.me`. */
+export type SessionUser = NonNullable<FunctionReturnType<typeof api.users.me>>;
 
 export interface AuthTokens {
   token: string;

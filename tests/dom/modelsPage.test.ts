@@ -1,10 +1,15 @@
 import { describe, expect, it } from "vitest";
+import { api } from "../../convex/_generated/api";
 import { flushPromises } from "@vue/test-utils";
 import ModelsPage from "../../src/pages/ModelsPage.vue";
-import { FakeBackend } from "./fakeBackend";
+import type { FunctionReturnType } from "convex/server";
+import { FakeBackend, fakeId } from "./fakeBackend";
 import { mountWithBackend, userWithRole } from "./mountWithBackend";
 
-const summary = (classes: string[]) => ({
+type VersionRow = FunctionReturnType<typeof api.models.listVersions>[number];
+type Comparison = FunctionReturnType<typeof api.models.compareVersions>;
+
+const summary = (classes: string[]): VersionRow["summary"] => ({
   name: "m",
   classes,
   input: { dim: 512, clipModel: "Xenova/clip-vit-base-patch32", normalize: "none" },
@@ -17,9 +22,9 @@ const summary = (classes: string[]) => ({
   parameterCount: 164_355,
 });
 
-const versions = [
+const versions: VersionRow[] = [
   {
-    _id: "modelVersions:2",
+    _id: fakeId("modelVersions", 2),
     number: 2,
     name: "candidate",
     notes: "",
@@ -34,7 +39,7 @@ const versions = [
     isRollbackTarget: false,
   },
   {
-    _id: "modelVersions:1",
+    _id: fakeId("modelVersions", 1),
     number: 1,
     name: "baseline",
     notes: "first",
@@ -50,7 +55,7 @@ const versions = [
   },
 ];
 
-const report = (accuracy: number) => ({
+const report = (accuracy: number): Comparison["candidateReport"] => ({
   itemCount: 4,
   classCount: 3,
   correctCount: accuracy * 4,
@@ -66,9 +71,9 @@ const report = (accuracy: number) => ({
   reliability: [],
 });
 
-const comparison = {
-  candidate: { versionId: "modelVersions:2", number: 2, name: "candidate" },
-  baseline: { versionId: "modelVersions:1", number: 1, name: "baseline" },
+const comparison: Comparison = {
+  candidate: { versionId: fakeId("modelVersions", 2), number: 2, name: "candidate" },
+  baseline: { versionId: fakeId("modelVersions", 1), number: 1, name: "baseline" },
   classes: ["cat", "dog", "fox"],
   itemCount: 4,
   skippedItemCount: 0,
@@ -80,7 +85,7 @@ const comparison = {
   disagreements: [
     {
       index: 3,
-      pictureId: "pictures:42",
+      pictureId: fakeId("pictures", 42),
       trueLabel: "dog",
       baselineLabel: "dog",
       candidateLabel: "fox",
@@ -91,27 +96,27 @@ const comparison = {
     },
   ],
   mcnemar: { baselineOnlyCorrect: 1, candidateOnlyCorrect: 0, pValue: 1 },
-  gate: { allowed: false, reasons: ["accuracy drops by 25.0 points; at most 2.0 allowed"], thresholds: {} },
+  gate: { allowed: false, reasons: ["accuracy drops by 25.0 points; at most 2.0 allowed"], thresholds: { maxAccuracyDrop: 0.02, minPerClassRecall: 0.5, maxPerClassRecallDrop: 0.1 } },
 };
 
 function adminBackend() {
   return new FakeBackend()
-    .on("models:listVersions", versions)
-    .on("models:timeline", [
+    .on(api.models.listVersions, versions)
+    .on(api.models.timeline, [
       {
-        _id: "auditLog:1",
+        _id: fakeId("auditLog", 1),
         action: "activateVersion",
         at: Date.UTC(2026, 10, 20, 10, 0),
         actorEmail: "admin@example.com",
         from: null,
-        to: { versionId: "modelVersions:1", number: 1, name: "baseline" },
+        to: { versionId: fakeId("modelVersions", 1), number: 1, name: "baseline" },
         reason: "first release",
         details: null,
         metrics: { accuracy: 0.875, macroF1: 0.8612, ece: 0.041, itemCount: 200, computedAt: 0 },
       },
     ])
-    .on("models:compareVersions", comparison)
-    .on("replay:list", []);
+    .on(api.models.compareVersions, comparison)
+    .on(api.replay.list, []);
 }
 
 async function mountModels(backend: FakeBackend) {
@@ -132,11 +137,11 @@ describe("ModelsPage", () => {
   });
 
   it("asks for a reason, then for an override reason when the gate blocks, and activates", async () => {
-    const backend = adminBackend().on("models:activateVersion", (args: { overrideReason?: string }) => {
+    const backend = adminBackend().on(api.models.activateVersion, (args) => {
       if (args.overrideReason === undefined) {
         throw new Error("Uncaught ConvexError: Activation blocked by the promotion gate: v2 is worse than the active v1. To activate anyway, give an override reason.");
       }
-      return { version: { versionId: "modelVersions:2", number: 2, name: "candidate" }, gate: { allowed: false, reasons: [], overridden: true, itemCount: 4 }, gateSkipped: null };
+      return { version: { versionId: fakeId("modelVersions", 2), number: 2, name: "candidate" }, gate: { allowed: false, reasons: [], overridden: true, itemCount: 4 }, gateSkipped: null };
     });
     const page = await mountModels(backend);
     await page.find('button[aria-label="Activate v2"]').trigger("click");
@@ -145,7 +150,7 @@ describe("ModelsPage", () => {
 
     await dialog().find("form").trigger("submit");
     expect(dialog().find('[role="alert"]').text()).toBe("Give a reason: it is recorded in the activation timeline.");
-    expect(backend.callsTo("models:activateVersion")).toHaveLength(0);
+    expect(backend.callsTo(api.models.activateVersion)).toHaveLength(0);
 
     await dialog().find("textarea").setValue("better on night photos");
     await dialog().find("form").trigger("submit");
@@ -157,9 +162,9 @@ describe("ModelsPage", () => {
     await textareas[1].setValue("night photos matter more this month");
     await dialog().find("form").trigger("submit");
     await flushPromises();
-    expect(backend.callsTo("models:activateVersion").map((call) => call.args)).toEqual([
-      { versionId: "modelVersions:2", reason: "better on night photos", overrideReason: undefined },
-      { versionId: "modelVersions:2", reason: "better on night photos", overrideReason: "night photos matter more this month" },
+    expect(backend.callsTo(api.models.activateVersion).map((call) => call.args)).toEqual([
+      { versionId: fakeId("modelVersions", 2), reason: "better on night photos", overrideReason: undefined },
+      { versionId: fakeId("modelVersions", 2), reason: "better on night photos", overrideReason: "night photos matter more this month" },
     ]);
     expect(page.find('[role="dialog"]').exists()).toBe(false);
   });
@@ -171,7 +176,7 @@ describe("ModelsPage", () => {
     await page.find('form[aria-label="Versions to compare"]').trigger("submit");
     await flushPromises();
 
-    expect(backend.callsTo("models:compareVersions")[0].args).toEqual({ candidateId: "modelVersions:2", baselineId: undefined });
+    expect(backend.callsTo(api.models.compareVersions)[0].args).toEqual({ candidateId: fakeId("modelVersions", 2), baselineId: undefined });
     expect(page.find('[data-testid="gate-verdict"]').text()).toBe("blocks activation");
     expect(page.text()).toContain("accuracy drops by 25.0 points; at most 2.0 allowed");
     expect(page.text()).toContain("McNemar exact p = 1.00");
@@ -194,20 +199,20 @@ describe("ModelsPage", () => {
 
   it("rolls back only with a reason", async () => {
     const backend = adminBackend()
-      .on("models:listVersions", [
+      .on(api.models.listVersions, [
         { ...versions[0], isActive: true },
         { ...versions[1], isActive: false, isRollbackTarget: true },
       ])
-      .on("models:rollback", {
-        from: { versionId: "modelVersions:2", number: 2, name: "candidate" },
-        to: { versionId: "modelVersions:1", number: 1, name: "baseline" },
+      .on(api.models.rollback, {
+        from: { versionId: fakeId("modelVersions", 2), number: 2, name: "candidate" },
+        to: { versionId: fakeId("modelVersions", 1), number: 1, name: "baseline" },
       });
     const page = await mountModels(backend);
     await page.findAll("button").find((button) => button.text() === "Roll back")!.trigger("click");
     await page.find('[role="dialog"] textarea').setValue("v2 misreads foxes");
     await page.find('[role="dialog"] form').trigger("submit");
     await flushPromises();
-    expect(backend.callsTo("models:rollback")[0].args).toEqual({ reason: "v2 misreads foxes", expectedActiveVersionId: "modelVersions:2" });
+    expect(backend.callsTo(api.models.rollback)[0].args).toEqual({ reason: "v2 misreads foxes", expectedActiveVersionId: fakeId("modelVersions", 2) });
   });
 
   it("closes a reason dialog with Escape without doing anything", async () => {

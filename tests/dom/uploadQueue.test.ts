@@ -1,10 +1,12 @@
 import { describe, expect, it, vi } from "vitest";
+import { api } from "../../convex/_generated/api";
 import { flushPromises } from "@vue/test-utils";
 import { ref } from "vue";
 import LabelPage from "../../src/pages/LabelPage.vue";
 import type { StoredImage } from "../../src/images/imageFiles";
 import { imagePipelineKey, type ClipModelStatus, type ImagePipeline } from "../../src/images/imagePipeline";
-import { FakeBackend } from "./fakeBackend";
+import { FakeBackend, fakeId } from "./fakeBackend";
+import { pictureSummary, type ClassificationResult } from "./fixtures";
 import { mountWithBackend, userWithRole } from "./mountWithBackend";
 
 interface Deferred<T> {
@@ -48,7 +50,7 @@ function controllablePipeline() {
   return { pipeline, calls, modelStatus };
 }
 
-const classificationResult = {
+const classificationResult: ClassificationResult = {
   label: "cat",
   confidence: 0.81,
   top: [
@@ -56,26 +58,31 @@ const classificationResult = {
     { label: "dog", probability: 0.12 },
     { label: "fox", probability: 0.04 },
   ],
-  versionId: "modelVersions:1",
+  versionId: fakeId("modelVersions", 1),
   versionNumber: 3,
   versionName: "spring-retrain",
 };
 
 function labellerBackend(privacyMode: "full" | "thumbnail" | "none" = "full") {
-  const classify = { pending: [] as Deferred<typeof classificationResult>[] };
+  const classify = { pending: [] as Deferred<ClassificationResult>[] };
   const backend = new FakeBackend()
-    .on("users:me", userWithRole("labeller"))
-    .on("settings:get", { privacyMode, clipModelId: "Xenova/clip-vit-base-patch32", featureDim: 512, promotion: {} })
-    .on("imageClassification:generateUploadUrl", "https://upload.example/1")
-    .on("imageClassification:recordPicture", () => "pictures:1")
-    .on("imageClassification:classifyImageFeatures", () => {
-      const step = deferred<typeof classificationResult>();
+    .on(api.users.me, userWithRole("labeller"))
+    .on(api.settings.get, {
+      privacyMode,
+      clipModelId: "Xenova/clip-vit-base-patch32",
+      featureDim: 512,
+      promotion: { maxAccuracyDrop: 0.02, minPerClassRecall: 0.5, maxPerClassRecallDrop: 0.1 },
+    })
+    .on(api.imageClassification.generateUploadUrl, "https://upload.example/1")
+    .on(api.imageClassification.recordPicture, () => fakeId("pictures", 1))
+    .on(api.imageClassification.classifyImageFeatures, () => {
+      const step = deferred<ClassificationResult>();
       classify.pending.push(step);
       return step.promise;
     })
-    .on("imageClassification:retryClassification", () => classificationResult)
-    .on("pictures:get", {
-      picture: { _id: "pictures:1", fileName: "cat.jpg", imageUrl: null },
+    .on(api.imageClassification.retryClassification, () => classificationResult)
+    .on(api.pictures.get, {
+      picture: pictureSummary(1, { fileName: "cat.jpg" }),
       result: classificationResult,
       classes: ["cat", "dog", "fox", "owl"],
       label: null,
@@ -119,7 +126,7 @@ describe("upload queue on the label page", () => {
     calls.prepare[0].resolve(stored);
     await flushPromises();
     expect(page.statusOf("cat.jpg")).toBe("Extracting features");
-    expect(backend.callsTo("imageClassification:recordPicture")[0].args).toEqual({
+    expect(backend.callsTo(api.imageClassification.recordPicture)[0].args).toEqual({
       storageId: "storage-1",
       fileName: "cat.jpg",
       contentType: "image/jpeg",
@@ -131,7 +138,7 @@ describe("upload queue on the label page", () => {
     calls.extract[0].resolve(new Float32Array(512).fill(0.5));
     await flushPromises();
     expect(page.statusOf("cat.jpg")).toBe("Classifying");
-    const sent = backend.callsTo("imageClassification:classifyImageFeatures")[0].args;
+    const sent = backend.callsTo(api.imageClassification.classifyImageFeatures)[0].args;
     expect(sent.pictureId).toBe("pictures:1");
     expect(sent.clipFeatures).toHaveLength(512);
 
@@ -190,11 +197,11 @@ describe("upload queue on the label page", () => {
     await item.find('button[aria-label="Retry cat.jpg"]').trigger("click");
     await flushPromises();
     expect(page.statusOf("cat.jpg")).toBe("Done");
-    expect(backend.callsTo("imageClassification:retryClassification")).toEqual([
+    expect(backend.callsTo(api.imageClassification.retryClassification)).toEqual([
       { kind: "action", name: "imageClassification:retryClassification", args: { pictureId: "pictures:1" } },
     ]);
     expect(calls.extract).toHaveLength(1);
-    expect(backend.callsTo("imageClassification:recordPicture")).toHaveLength(1);
+    expect(backend.callsTo(api.imageClassification.recordPicture)).toHaveLength(1);
   });
 
   it("re-extracts on retry when extraction failed, without uploading again", async () => {
@@ -220,7 +227,7 @@ describe("upload queue on the label page", () => {
     classify.pending[0].resolve(classificationResult);
     await flushPromises();
     expect(page.statusOf("cat.jpg")).toBe("Done");
-    expect(backend.callsTo("imageClassification:recordPicture")).toHaveLength(1);
+    expect(backend.callsTo(api.imageClassification.recordPicture)).toHaveLength(1);
   });
 
   it("rejects a non-image before upload, naming the file, with no retry", async () => {
@@ -250,9 +257,9 @@ describe("upload queue on the label page", () => {
     calls.prepare[0].resolve(null);
     await flushPromises();
 
-    expect(backend.callsTo("imageClassification:generateUploadUrl")).toEqual([]);
+    expect(backend.callsTo(api.imageClassification.generateUploadUrl)).toEqual([]);
     expect(backend.uploads).toEqual([]);
-    expect(backend.callsTo("imageClassification:recordPicture")[0].args.storageId).toBeUndefined();
+    expect(backend.callsTo(api.imageClassification.recordPicture)[0].args.storageId).toBeUndefined();
   });
 
   it("sends the sniffed image type for a file without a MIME type when no copy is stored", async () => {
@@ -268,7 +275,7 @@ describe("upload queue on the label page", () => {
     calls.prepare[0].resolve(null);
     await flushPromises();
 
-    expect(backend.callsTo("imageClassification:recordPicture")[0].args).toMatchObject({ fileName: "scan-0001", contentType: "image/png" });
+    expect(backend.callsTo(api.imageClassification.recordPicture)[0].args).toMatchObject({ fileName: "scan-0001", contentType: "image/png" });
   });
 
   it("refuses a file whose type is neither given nor recognisable before anything is uploaded, naming it", async () => {
@@ -318,7 +325,7 @@ describe("upload queue on the label page", () => {
 
   it("moves the focus to the next result waiting for a label", async () => {
     const { backend, classify } = labellerBackend();
-    backend.on("labels:set", { verdict: "accepted" });
+    backend.on(api.labels.set, { verdict: "accepted" });
     const { pipeline, calls } = controllablePipeline();
     const host = document.body.appendChild(document.createElement("div"));
     const page = await mountLabelPage(backend, pipeline, host);
