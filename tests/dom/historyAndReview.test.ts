@@ -33,21 +33,27 @@ function selectLabelled(wrapper: Awaited<ReturnType<typeof mountWithBackend>>["w
 
 describe("HistoryPage", () => {
   it("passes the filters to pictures.list and pages with cursors", async () => {
+    const firstPage = Array.from({ length: 25 }, (_, index) => (index === 1 ? picture(2, { labelled: true, confirmedLabel: "dog" }) : picture(index + 1)));
     const backend = new FakeBackend()
       .on(api.models.versionChoices, versionChoices)
       .on(api.pictures.list, ({ paginationOpts }) =>
         paginationOpts.cursor === null
-          ? { page: [picture(1), picture(2, { labelled: true, confirmedLabel: "dog" })], isDone: false, continueCursor: "cursor-2" }
-          : { page: [picture(3, { status: "failed", error: "no active model version", label: undefined, confidence: undefined })], isDone: true, continueCursor: "end" },
+          ? { page: firstPage, isDone: false, continueCursor: "cursor-25" }
+          : { page: [picture(26, { status: "failed", error: "no active model version", label: undefined, confidence: undefined })], isDone: true, continueCursor: "end" },
       );
     const { wrapper } = await mountWithBackend(HistoryPage, backend, { user: userWithRole("labeller"), path: "/history" });
     const rows = () => wrapper.findAll('table[aria-label="Pictures"] tbody tr').map((row) => row.findAll("td").map((cell) => cell.text()));
+    expect(rows()).toHaveLength(25);
     expect(rows()[1]).toEqual(["photo-2.jpg", "2026-11-27 08:02 UTC", "classified", "cat", "90.0%", "dog", "Remove"]);
+    // The next server page is loaded ahead, so Next is enabled only when it leads somewhere.
+    expect(backend.activeSubscriptions(api.pictures.list).map((subscription) => subscription.args.paginationOpts.cursor)).toEqual([null, "cursor-25"]);
 
     await wrapper.findAll("button").find((button) => button.text() === "Next")!.trigger("click");
     await flushPromises();
+    expect(rows()).toHaveLength(1);
     expect(rows()[0][2]).toMatch(/^failed\s*no active model version$/);
     expect(wrapper.text()).toContain("Page 2");
+    expect(wrapper.findAll("button").find((button) => button.text() === "Next")!.attributes("disabled")).toBeDefined();
 
     await wrapper.find('input[type="search"]').setValue("dog");
     await selectLabelled(wrapper, "Labelled").setValue("no");
@@ -55,10 +61,10 @@ describe("HistoryPage", () => {
     await from.setValue("2026-11-01");
     await to.setValue("2026-11-27");
     await flushPromises();
-    const last = backend.activeSubscriptions(api.pictures.list)[0].args;
-    expect(last).toEqual({
+    const live = backend.activeSubscriptions(api.pictures.list).map((subscription) => subscription.args);
+    expect(live[0]).toEqual({
       filter: { label: "dog", versionId: undefined, labelled: false, from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 10, 28) - 1 },
-      paginationOpts: { numItems: 25, cursor: null },
+      paginationOpts: { numItems: 25, cursor: null, id: expect.any(Number) },
     });
     expect(wrapper.text()).toContain("Page 1");
   });

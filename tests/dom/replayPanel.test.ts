@@ -26,6 +26,14 @@ function resultRow(id: number, liveLabel: string, shadowLabel: string): ResultRo
   };
 }
 
+/** 25 results, the first three shown in detail below; 2 of the 3 and all 22 others agree. */
+const firstResultsPage = [
+  resultRow(7, "cat", "cat"),
+  resultRow(8, "cat", "dog"),
+  resultRow(9, "fox", "fox"),
+  ...Array.from({ length: 22 }, (_, index) => resultRow(10 + index, "owl", "owl")),
+];
+
 /** A replay backend whose state the test moves on, as the scheduled chunks would. */
 function replayBackend() {
   const replays: FakeReplay[] = [];
@@ -56,8 +64,8 @@ function replayBackend() {
     })
     .on(api.replay.results, ({ paginationOpts }) =>
       paginationOpts.cursor === null
-        ? { page: [resultRow(7, "cat", "cat"), resultRow(8, "cat", "dog"), resultRow(9, "fox", "fox")], isDone: false, continueCursor: "page-2" }
-        : { page: [resultRow(10, "dog", "fox")], isDone: true, continueCursor: "end" },
+        ? { page: firstResultsPage, isDone: false, continueCursor: "page-2" }
+        : { page: [resultRow(40, "dog", "fox")], isDone: true, continueCursor: "end" },
     );
   return { backend, replays };
 }
@@ -162,18 +170,26 @@ describe("ReplayPanel", () => {
     const results = () => wrapper.find('[aria-label="Replay results"]');
     const rows = () => results().findAll("tbody tr").map((row) => row.findAll("td").map((cell) => cell.text()));
 
-    expect(backend.activeSubscriptions(api.replay.results)[0].args).toEqual({ replayId: "replays:1", paginationOpts: { numItems: 25, cursor: null } });
-    expect(results().text()).toContain("2 of 3 pictures on this page get the same label as live.");
+    expect(backend.activeSubscriptions(api.replay.results)[0].args).toEqual({
+      replayId: "replays:1",
+      paginationOpts: { numItems: 25, cursor: null, id: expect.any(Number) },
+    });
+    expect(results().text()).toContain("24 of 25 pictures on this page get the same label as live.");
     expect(rows()[1]).toEqual(["pictures:8", "cat v1", "82.0%", "dog", "61.0%", "no"]);
     const link = results().find("tbody tr a");
     expect(link.attributes("href")).toBe("/history?picture=pictures:7");
 
     await results().findAll("button").find((button) => button.text() === "Next")!.trigger("click");
     await flushPromises();
-    expect(backend.activeSubscriptions(api.replay.results)[0].args.paginationOpts).toEqual({ numItems: 25, cursor: "page-2" });
-    expect(rows().map((row) => row[0])).toEqual(["pictures:10"]);
+    expect(backend.activeSubscriptions(api.replay.results).map((subscription) => subscription.args.paginationOpts.cursor)).toEqual([null, "page-2"]);
+    expect(rows().map((row) => row[0])).toEqual(["pictures:40"]);
     expect(results().text()).toContain("0 of 1 pictures on this page get the same label as live.");
     expect(results().text()).toContain("Page 2");
+
+    await results().findAll("button").find((button) => button.text() === "Previous")!.trigger("click");
+    await flushPromises();
+    expect(rows()).toHaveLength(25);
+    expect(results().text()).toContain("Page 1");
   });
 
   it("refuses to start without a version or with a range that ends before it starts, and shows the server's refusal", async () => {
