@@ -1,6 +1,7 @@
 import { computed, type ComputedRef } from "vue";
 import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
+import { versionLabel } from "../../convex/lib/versionLabel";
 import { useSessionStore } from "../stores/session";
 import { useQuery } from "./useQuery";
 
@@ -31,6 +32,8 @@ export function useVersionChoices(): ComputedRef<VersionChoice[]> {
   );
 }
 
-export function versionTitle(choice: Pick<VersionChoice, "number" | "name">): string {
-  return `v${choice.number} · ${choice.name}`;
+/** A version in a picker: its label, and whether it is the active or an archived one. */
+export function versionOptionLabel(version: Pick<VersionChoice, "number" | "name" | "status" | "isActive">): string {
+  const state = version.isActive ? " (active)" : version.status === "archived" ? " (archived)" : "";
+  return `${versionLabel(version)}${state}`;
 }

@@ -78,11 +78,11 @@ describe("AnalyticsPage", () => {
     expect(wrapper.findComponent(DistributionChart).props()).toMatchObject({
       classes: ["cat", "dog"],
       series: [
-        { name: "v1 base", counts: [6, 0] },
-        { name: "v2 next", counts: [0, 4] },
+        { name: 'v1 "base"', counts: [6, 0] },
+        { name: 'v2 "next"', counts: [0, 4] },
       ],
     });
-    expect(wrapper.findComponent(TimeSeriesChart).props("markers")).toEqual([{ time: Date.UTC(2026, 10, 27, 9), label: "activated v2" }]);
+    expect(wrapper.findComponent(TimeSeriesChart).props("markers")).toEqual([{ time: Date.UTC(2026, 10, 27, 9), label: 'activated v2 "next"' }]);
     expect(wrapper.findComponent(ConfusionHeatmapChart).props("matrix")).toEqual([
       [3, 0],
       [1, 0],
@@ -95,14 +95,14 @@ describe("AnalyticsPage", () => {
     const backend = analystBackend();
     const { wrapper } = await mountWithBackend(AnalyticsPage, backend, { user: userWithRole("analyst"), path: "/analytics", stubs: chartStubs });
     const select = wrapper.find('form[aria-label="Filters"] select');
-    expect(select.findAll("option").map((option) => option.text())).toEqual(["all versions", "v1 · base", "v2 · next"]);
+    expect(select.findAll("option").map((option) => option.text())).toEqual(["all versions", 'v1 "base"', 'v2 "next"']);
     await select.setValue("modelVersions:2");
     await wrapper.find('form[aria-label="Filters"] input[type="date"]').setValue("2026-11-01");
     await flushPromises();
     expect(backend.activeSubscriptions(api.analytics.confidenceHistogram)[0].args.versionId).toBe("modelVersions:2");
     expect(backend.activeSubscriptions(api.analytics.confidenceHistogram)[0].args.from).toBe("2026-11-01");
     expect(wrapper.find('[data-testid="total-classifications"]').text()).toContain("4 classifications");
-    expect(wrapper.find('[data-testid="total-classifications"]').text()).toContain("(v2 next)");
+    expect(wrapper.find('[data-testid="total-classifications"]').text()).toContain('(v2 "next")');
   });
 
   it("exports what is shown as CSV", async () => {
@@ -124,7 +124,7 @@ describe("AnalyticsPage", () => {
     expect(lines[0]).toBe("chart,series,category,value");
     expect(lines).toContain("class distribution,all shown versions,cat,6");
     expect(lines).toContain("time series,cat,2026-11-27,4");
-    expect(lines).toContain("activation,activateVersion,2026-11-27,v2 next");
+    expect(lines).toContain('activation,activateVersion,2026-11-27,"v2 ""next"""');
     expect(lines).toContain("predicted vs confirmed,predicted cat,confirmed dog,1");
     expect(lines).toContain("drift,PSI term,cat,0.4");
   });

@@ -79,9 +79,9 @@ describe("HistoryPage", () => {
       const version = selectLabelled(wrapper, "Version");
       expect(version.findAll("option").map((option) => option.text())).toEqual([
         "any version",
-        "v3 · candidate",
-        "v2 · current (active)",
-        "v1 · base (archived)",
+        'v3 "candidate"',
+        'v2 "current" (active)',
+        'v1 "base" (archived)',
       ]);
       await version.setValue("modelVersions:1");
       await flushPromises();

@@ -132,7 +132,7 @@ describe("ModelsPage", () => {
     expect(cells[1][7]).toBe("active");
     expect(cells[1].slice(8, 11)).toEqual(["0.875", "0.861", "0.041"]);
     expect(cells[0][7]).toBe("ready");
-    expect(page.text()).toContain("Active: v1 · baseline");
+    expect(page.text()).toContain('Active: v1 "baseline"');
     expect(page.find('table[aria-label="Activation timeline"]').text()).toContain("first release");
   });
 
@@ -146,7 +146,7 @@ describe("ModelsPage", () => {
     const page = await mountModels(backend);
     await page.find('button[aria-label="Activate v2"]').trigger("click");
     const dialog = () => page.find('[role="dialog"]');
-    expect(dialog().find("h2").text()).toBe("Activate v2 (candidate)");
+    expect(dialog().find("h2").text()).toBe('Activate v2 "candidate"');
 
     await dialog().find("form").trigger("submit");
     expect(dialog().find('[role="alert"]').text()).toBe("Give a reason: it is recorded in the activation timeline.");
@@ -191,8 +191,8 @@ describe("ModelsPage", () => {
     const replay = page.find('form[aria-label="Replay"]');
     expect(replay.findAll("select")[0].findAll("option").map((option) => option.text())).toEqual([
       "choose a version",
-      "v2 · candidate",
-      "v1 · baseline (active)",
+      'v2 "candidate"',
+      'v1 "baseline" (active)',
     ]);
     expect(page.text()).toContain("No replays yet.");
   });
@@ -219,7 +219,7 @@ describe("ModelsPage", () => {
     const backend = adminBackend();
     const page = await mountModels(backend);
     await page.find('button[aria-label="Archive v2"]').trigger("click");
-    expect(page.find('[role="dialog"] h2').text()).toBe("Archive v2 (candidate)");
+    expect(page.find('[role="dialog"] h2').text()).toBe('Archive v2 "candidate"');
     await page.find('[role="dialog"] textarea').trigger("keydown", { key: "Escape" });
     expect(page.find('[role="dialog"]').exists()).toBe(false);
     expect(backend.calls.filter((call) => call.kind !== "query")).toEqual([]);

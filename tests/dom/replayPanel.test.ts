@@ -103,7 +103,7 @@ describe("ReplayPanel", () => {
         filter: { from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 10, 28) - 1, sourceVersionId: "modelVersions:1" },
       },
     ]);
-    expect(replayRows(wrapper)[0].slice(1, 5)).toEqual(["v2 · candidate", "2026-11-01 to 2026-11-27, results of v1", "running", "0 of ~300"]);
+    expect(replayRows(wrapper)[0].slice(1, 5)).toEqual(['v2 "candidate"', '2026-11-01 to 2026-11-27, results of v1 "baseline"', "running", "0 of ~300"]);
     expect(backend.activeSubscriptions(api.replay.status)[0].args).toEqual({ replayId: "replays:1" });
 
     replays[0].processed = 200;
@@ -111,13 +111,13 @@ describe("ReplayPanel", () => {
     await flushPromises();
     expect(replayRows(wrapper)[0][4]).toBe("200 of ~300");
     expect(wrapper.find('table[aria-label="Replays"] progress').attributes("value")).toBe("200");
-    expect(wrapper.find('[aria-label="Replay results"] h3').text()).toBe("Results of v2 · candidate (running, 200 of ~300 re-scored)");
+    expect(wrapper.find('[aria-label="Replay results"] h3').text()).toBe('Results of v2 "candidate" (running, 200 of ~300 re-scored)');
 
     Object.assign(replays[0], { status: "done", processed: 280, total: 280 });
     backend.refresh();
     await flushPromises();
     expect(replayRows(wrapper)[0].slice(3, 5)).toEqual(["done", "280 of 280"]);
-    expect(wrapper.find('[aria-label="Replay results"] h3').text()).toBe("Results of v2 · candidate (done, 280 of 280 re-scored)");
+    expect(wrapper.find('[aria-label="Replay results"] h3').text()).toBe('Results of v2 "candidate" (done, 280 of 280 re-scored)');
   });
 
   it("shows a failed replay's error and resumes it", async () => {

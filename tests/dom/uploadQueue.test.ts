@@ -146,7 +146,7 @@ describe("upload queue on the label page", () => {
     await flushPromises();
     expect(page.statusOf("cat.jpg")).toBe("Done");
     const card = page.wrapper.find('article[aria-label="Result for cat.jpg"]');
-    expect(card.text()).toContain("Model version 3 (spring-retrain)");
+    expect(card.text()).toContain('Model version v3 "spring-retrain"');
     expect(card.findAll('[role="meter"]').map((meter) => meter.attributes("aria-label"))).toEqual([
       "cat probability",
       "dog probability",
