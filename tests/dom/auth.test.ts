@@ -68,6 +68,18 @@ describe("password auth", () => {
     expect(localStorage.getItem("clipDashboard.authToken")).toBeNull();
   });
 
+  it("starts a session from tokens obtained elsewhere (the demo's role picker), replacing the previous one", async () => {
+    const backend = authBackend();
+    const session = useSessionStore(createPinia());
+    session.setTokens({ token: "jwt-old", refreshToken: "refresh-old" });
+    session.setUser({ ...userWithRole("admin") });
+    await createAuth(backend, session).signInWithTokens({ token: "jwt-demo", refreshToken: "refresh-demo" });
+    expect(localStorage.getItem("clipDashboard.authToken")).toBe("jwt-demo");
+    expect(session.role).toBe("labeller");
+    expect(await backend.authFetcher!({ forceRefreshToken: false })).toBe("jwt-demo");
+    expect(backend.callsTo(api.auth.signIn)).toEqual([]);
+  });
+
   it("says plainly when the password is wrong", async () => {
     const session = useSessionStore(createPinia());
     await expect(createAuth(authBackend(), session).signInWithPassword("ana@example.com", "nope", "signIn")).rejects.toThrow(
