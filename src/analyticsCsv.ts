@@ -1,10 +1,11 @@
 import type { FunctionReturnType } from "convex/server";
 import type { api } from "../convex/_generated/api";
+import { versionLabel } from "../convex/lib/versionLabel";
 import type { CsvCell } from "./charts/csv";
 
 export interface AnalyticsSnapshot {
   range: { from: string; to: string };
-  versionLabel: string;
+  versionScope: string;
   distribution?: FunctionReturnType<typeof api.analytics.classDistribution>;
   timeSeries?: FunctionReturnType<typeof api.analytics.timeSeries>;
   confidence?: FunctionReturnType<typeof api.analytics.confidenceHistogram>;
@@ -24,17 +25,17 @@ export const analyticsCsvHeader = ["chart", "series", "category", "value"] as co
  */
 export function analyticsCsvRows(snapshot: AnalyticsSnapshot): CsvCell[][] {
   const rows: CsvCell[][] = [[...analyticsCsvHeader]];
-  const scope = `${snapshot.range.from}..${snapshot.range.to} ${snapshot.versionLabel}`;
+  const scope = `${snapshot.range.from}..${snapshot.range.to} ${snapshot.versionScope}`;
   rows.push(["filter", "range and version", scope, ""]);
   for (const entry of snapshot.distribution?.counts ?? []) rows.push(["class distribution", "all shown versions", entry.label, entry.count]);
   for (const version of snapshot.distribution?.byVersion ?? []) {
-    for (const entry of version.counts) rows.push(["class distribution", `v${version.version.number} ${version.version.name}`, entry.label, entry.count]);
+    for (const entry of version.counts) rows.push(["class distribution", versionLabel(version.version), entry.label, entry.count]);
   }
   const series = snapshot.timeSeries;
   if (series) {
     for (const entry of series.series) entry.counts.forEach((count, index) => rows.push(["time series", entry.label, series.days[index], count]));
     for (const marker of series.markers) {
-      const version = marker.version ? `v${marker.version.number} ${marker.version.name}` : "";
+      const version = marker.version ? versionLabel(marker.version) : "";
       rows.push(["activation", marker.action, marker.day, version]);
     }
   }

@@ -25,3 +25,8 @@ export function dayEndMs(day: string): number | undefined {
 export function formatTimestamp(ms: number): string {
   return new Date(ms).toISOString().replace("T", " ").slice(0, 16) + " UTC";
 }
+
+/** What is wrong with a range of epoch milliseconds (either end may be open), or null. */
+export function rangeProblem(from: number | undefined, to: number | undefined): string | null {
+  return from !== undefined && to !== undefined && from > to ? "The start date is after the end date." : null;
+}

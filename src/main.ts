@@ -1,9 +1,9 @@
 import { createApp, h } from "vue";
 import { createPinia } from "pinia";
 import App from "./App.vue";
-import { provideBackend } from "./convex/backendClient";
-import { createBackend } from "./convex/createBackend";
-import { createAuth } from "./composables/useAuth";
+import { provideBackend } from "./backend/backendClient";
+import { createBackend } from "./backend/createBackend";
+import { authKey, createAuth } from "./composables/useAuth";
 import { createAppRouter } from "./router";
 import { useSessionStore } from "./stores/session";
 import "./styles.css";
@@ -17,6 +17,7 @@ async function start(): Promise<void> {
   const session = useSessionStore(pinia);
   const auth = createAuth(backend, session);
   auth.restoreSession();
+  app.provide(authKey, auth);
   app.use(createAppRouter({ session, auth }));
   app.mount("#app");
 }

@@ -1,16 +1,7 @@
 import { computed } from "vue";
-import type { PrivacyMode } from "../../convex/lib/shapes";
-import { extractCLIPFeatures } from "../utils/clipFeatures";
-import { checkImageFile, downscaleImage, makeThumbnail } from "../utils/imageFiles";
-import type { ClipModelStatus, ImagePipeline, StoredImage } from "./imagePipeline";
+import { checkImageFile, downscaleImage, makeThumbnail } from "../images/imageFiles";
+import type { ClipModelStatus, ImagePipeline } from "../images/imagePipeline";
 import { useClipExtractor } from "./useClipExtractor";
-
-async function measure(blob: Blob): Promise<StoredImage> {
-  const bitmap = await createImageBitmap(blob);
-  const stored = { blob, width: bitmap.width, height: bitmap.height };
-  bitmap.close();
-  return stored;
-}
 
 /** The real pipeline: canvas resizing for storage and the shared CLIP worker for features. */
 export function useBrowserImagePipeline(): ImagePipeline {
@@ -22,11 +13,11 @@ export function useBrowserImagePipeline(): ImagePipeline {
   }));
   return {
     checkImage: (file) => checkImageFile(file),
-    async prepareForStorage(file: File, mode: PrivacyMode): Promise<StoredImage | null> {
+    async prepareForStorage(file, mode) {
       if (mode === "none") return null;
-      return measure(mode === "thumbnail" ? await makeThumbnail(file) : await downscaleImage(file));
+      return mode === "thumbnail" ? makeThumbnail(file) : downscaleImage(file);
     },
-    extractFeatures: (file) => extractCLIPFeatures(file),
+    extractFeatures: (file) => extractor.extract(file),
     modelStatus,
     preload: () => extractor.load(),
   };

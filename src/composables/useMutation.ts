@@ -1,5 +1,5 @@
 import type { FunctionArgs, FunctionReference, FunctionReturnType } from "convex/server";
-import { useBackend } from "../convex/backendClient";
+import { useBackend } from "../backend/backendClient";
 
 /** Returns a function that runs the mutation through the injected backend. */
 export function useMutation<Mutation extends FunctionReference<"mutation">>(

@@ -1,7 +1,7 @@
 import { onScopeDispose, ref, shallowRef, toValue, watch, type MaybeRefOrGetter, type Ref, type ShallowRef } from "vue";
 import type { FunctionArgs, FunctionReference, FunctionReturnType } from "convex/server";
 import { convexToJson, type Value } from "convex/values";
-import { useBackend, type Unsubscribe } from "../convex/backendClient";
+import { useBackend, type Unsubscribe } from "../backend/backendClient";
 
 export type QueryArgsSource<Query extends FunctionReference<"query">> = MaybeRefOrGetter<FunctionArgs<Query> | "skip">;
 
@@ -76,4 +76,24 @@ export function useQuery<Query extends FunctionReference<"query">>(
 
   onScopeDispose(stop);
   return { data, error, isLoading };
+}
+
+/**
+ * The query's current result once it has one, or its error: for code that needs a
+ * value at one moment (an upload reading the privacy mode) rather than a live view.
+ */
+export function untilLoaded<Result>(state: QueryState<Result>): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const settle = (): boolean => {
+      if (state.isLoading.value) return false;
+      if (state.error.value) reject(state.error.value);
+      else if (state.data.value !== undefined) resolve(state.data.value);
+      else return false;
+      return true;
+    };
+    if (settle()) return;
+    const stop = watch([state.data, state.error, state.isLoading], () => {
+      if (settle()) stop();
+    });
+  });
 }

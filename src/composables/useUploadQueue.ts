@@ -1,20 +1,32 @@
+import { computed } from "vue";
 import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
 import type { ClassificationResult, PrivacyMode } from "../../convex/lib/shapes";
-import type { ImagePipeline } from "./imagePipeline";
-import { useBackend, type BackendClient } from "../convex/backendClient";
-import { errorMessage } from "../convex/errorMessage";
+import { RASTER_IMAGE_TYPES_TEXT } from "../../convex/lib/imageTypes";
+import { errorMessage } from "../backend/errorMessage";
+import { imageTypeOf } from "../images/imageFiles";
+import type { ImagePipeline } from "../images/imagePipeline";
 import { useToastStore } from "../stores/toasts";
 import { useUploadQueueStore, type UploadItem, type UploadStage } from "../stores/uploadQueue";
-import { imageTypeOf } from "../utils/imageFiles";
-import { RASTER_IMAGE_TYPES_TEXT } from "../../convex/lib/imageTypes";
+import { useAction } from "./useAction";
+import { useMutation } from "./useMutation";
+import { untilLoaded, useQuery } from "./useQuery";
+import { useUploadFile } from "./useUploadFile";
 
 export interface UploadQueueOptions {
   pipeline: ImagePipeline;
   /** How many images are in flight at once; keeps 200 dropped files from flooding the page. */
   concurrency?: number;
-  /** The privacy mode to apply; read from the server when it returns undefined. */
-  privacyMode?: () => PrivacyMode | undefined;
+}
+
+/** The server calls an upload makes, from the call composables. */
+interface UploadCalls {
+  privacyMode(): Promise<PrivacyMode>;
+  generateUploadUrl: ReturnType<typeof useMutation<typeof api.pictures.generateUploadUrl>>;
+  uploadFile: ReturnType<typeof useUploadFile>;
+  recordPicture: ReturnType<typeof useMutation<typeof api.pictures.record>>;
+  classifyImageFeatures: ReturnType<typeof useAction<typeof api.classifications.classify>>;
+  retryClassification: ReturnType<typeof useAction<typeof api.classifications.retry>>;
 }
 
 export const extractingMessage = "Extracting image features...";
@@ -39,7 +51,7 @@ async function runStage<T>(stage: UploadStage, work: () => Promise<T>): Promise<
 }
 
 /** Upload → extract → classify for each queued file, a few at a time. */
-export function createUploadRunner(backend: BackendClient, store: ReturnType<typeof useUploadQueueStore>, options: UploadQueueOptions) {
+function createUploadRunner(calls: UploadCalls, store: ReturnType<typeof useUploadQueueStore>, options: UploadQueueOptions) {
   const concurrency = Math.max(1, options.concurrency ?? 2);
   const toasts = useToastStore();
   let running = 0;
@@ -47,10 +59,6 @@ export function createUploadRunner(backend: BackendClient, store: ReturnType<typ
   let extracting = 0;
   /** Items waiting to (re)start, and the stage each resumes at. */
   const waiting: Array<{ id: number; from: UploadStage }> = [];
-
-  async function privacyMode(): Promise<PrivacyMode> {
-    return options.privacyMode?.() ?? (await backend.query(api.settings.get, {})).privacyMode;
-  }
 
   async function upload(item: UploadItem): Promise<Id<"pictures">> {
     store.update(item.id, { status: "uploading" });
@@ -63,15 +71,15 @@ export function createUploadRunner(backend: BackendClient, store: ReturnType<typ
         false,
       );
     }
-    const mode = await runStage("uploading", privacyMode);
+    const mode = await runStage("uploading", calls.privacyMode);
     const stored = await runStage("uploading", () => options.pipeline.prepareForStorage(item.file, mode));
     let storageId: Id<"_storage"> | undefined;
     if (stored !== null) {
-      const uploadUrl = await runStage("uploading", () => backend.mutation(api.pictures.generateUploadUrl, {}));
-      storageId = (await runStage("uploading", () => backend.uploadFile(uploadUrl, stored.blob))) as Id<"_storage">;
+      const uploadUrl = await runStage("uploading", () => calls.generateUploadUrl({}));
+      storageId = await runStage("uploading", () => calls.uploadFile(uploadUrl, stored.blob));
     }
     const pictureId = await runStage("uploading", () =>
-      backend.mutation(api.pictures.record, {
+      calls.recordPicture({
         storageId,
         fileName: item.fileName,
         contentType: stored?.blob.type || fileType,
@@ -102,8 +110,8 @@ export function createUploadRunner(backend: BackendClient, store: ReturnType<typ
     store.update(itemId, { status: "classifying" });
     return runStage("classifying", () =>
       features === null
-        ? backend.action(api.classifications.retry, { pictureId })
-        : backend.action(api.classifications.classify, { pictureId, clipFeatures: Array.from(features) }),
+        ? calls.retryClassification({ pictureId })
+        : calls.classifyImageFeatures({ pictureId, clipFeatures: Array.from(features) }),
     );
   }
 
@@ -157,8 +165,22 @@ export function createUploadRunner(backend: BackendClient, store: ReturnType<typ
   };
 }
 
+/** The upload queue and the privacy mode it applies (undefined until the settings load). */
 export function useUploadQueue(options: UploadQueueOptions) {
   const store = useUploadQueueStore();
-  const runner = createUploadRunner(useBackend(), store, options);
-  return { store, enqueue: runner.enqueue, retry: runner.retry };
+  const settings = useQuery(api.settings.get, {});
+  const runner = createUploadRunner(
+    {
+      privacyMode: async () => (await untilLoaded(settings)).privacyMode,
+      generateUploadUrl: useMutation(api.pictures.generateUploadUrl),
+      uploadFile: useUploadFile(),
+      recordPicture: useMutation(api.pictures.record),
+      classifyImageFeatures: useAction(api.classifications.classify),
+      retryClassification: useAction(api.classifications.retry),
+    },
+    store,
+    options,
+  );
+  const privacyMode = computed<PrivacyMode | undefined>(() => settings.data.value?.privacyMode);
+  return { store, privacyMode, enqueue: runner.enqueue, retry: runner.retry };
 }

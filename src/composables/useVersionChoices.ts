@@ -1,16 +1,14 @@
 import { computed, type ComputedRef } from "vue";
+import type { FunctionReturnType } from "convex/server";
 import { api } from "../../convex/_generated/api";
-import type { Id } from "../../convex/_generated/dataModel";
+import { versionLabel } from "../../convex/lib/versionLabel";
 import { useSessionStore } from "../stores/session";
 import { useQuery } from "./useQuery";
 
-export interface VersionChoice {
-  versionId: Id<"modelVersions">;
-  number: number;
-  name: string;
-  status: "ready" | "archived";
-  isActive: boolean;
-}
+/** A version as a picker offers it (`models.versionChoices`; `models.listVersions` rows have these fields too). */
+export type VersionChoice = FunctionReturnType<typeof api.models.choices>[number];
+/** What a version picker needs; the admin's full version list has it too. */
+export type VersionOption = Pick<VersionChoice, "_id" | "number" | "name" | "status" | "isActive">;
 
 /**
  * Model versions to offer in filters, for every role (`models.versionChoices`
@@ -20,17 +18,11 @@ export interface VersionChoice {
 export function useVersionChoices(): ComputedRef<VersionChoice[]> {
   const session = useSessionStore();
   const versions = useQuery(api.models.choices, () => (session.role ? {} : "skip"));
-  return computed(() =>
-    (versions.data.value ?? []).map((version) => ({
-      versionId: version._id,
-      number: version.number,
-      name: version.name,
-      status: version.status,
-      isActive: version.isActive,
-    })),
-  );
+  return computed(() => versions.data.value ?? []);
 }
 
-export function versionTitle(choice: Pick<VersionChoice, "number" | "name">): string {
-  return `v${choice.number} · ${choice.name}`;
+/** A version in a picker: its label, and whether it is the active or an archived one. */
+export function versionOptionLabel(version: Pick<VersionChoice, "number" | "name"> & Partial<Pick<VersionChoice, "status" | "isActive">>): string {
+  const state = version.isActive ? " (active)" : version.status === "archived" ? " (archived)" : "";
+  return `${versionLabel(version)}${state}`;
 }

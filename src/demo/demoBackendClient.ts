@@ -6,7 +6,7 @@
  */
 import { getFunctionName } from "convex/server";
 import { ConvexError, convexToJson, jsonToConvex, type Value } from "convex/values";
-import { postToUploadUrl, type AuthTokenFetcher, type BackendClient, type Unsubscribe } from "../convex/backendClient";
+import { postToUploadUrl, type AuthTokenFetcher, type BackendClient, type Unsubscribe } from "../backend/backendClient";
 
 export type DemoFunctionKind = "query" | "mutation" | "action";
 

@@ -1,16 +1,13 @@
 import { defineStore } from "pinia";
-import { computed, ref } from "vue";
+import { computed, onScopeDispose, ref } from "vue";
+import type { FunctionReturnType } from "convex/server";
+import type { api } from "../../convex/_generated/api";
 import type { Role } from "../../convex/lib/shapes";
 
 export type { Role };
 
-/** What the UI needs about the signed-in user; mirrors `users.me`. */
-export interface SessionUser {
-  _id: string;
-  email: string | null;
-  name: string | null;
-  role: Role | null;
-}
+/** What the UI knows about the signed-in user: the answer of `users.me`. */
+export type SessionUser = NonNullable<FunctionReturnType<typeof api.users.me>>;
 
 export interface AuthTokens {
   token: string;
@@ -38,11 +35,23 @@ function writeStorage(key: string, value: string | null): void {
   }
 }
 
+/**
+ * The tokens as every tab of this origin shares them in localStorage: what another
+ * tab stored since this one last looked (a refresh, a sign-out) counts, not this
+ * tab's copy.
+ */
+export function readStoredTokens(): AuthTokens | null {
+  const token = readStorage(tokenStorageKey);
+  const refreshToken = readStorage(refreshTokenStorageKey);
+  return token !== null && refreshToken !== null ? { token, refreshToken } : null;
+}
+
 export const useSessionStore = defineStore("session", () => {
-  /** JWT sent to Convex; persisted so a reload keeps the user signed in. */
-  const token = ref<string | null>(readStorage(tokenStorageKey));
+  const stored = readStoredTokens();
+  /** JWT sent to Convex; persisted (and shared with the other tabs) so a reload keeps the user signed in. */
+  const token = ref<string | null>(stored?.token ?? null);
   /** Exchanged for a fresh token when Convex reports the current one expired. */
-  const refreshToken = ref<string | null>(readStorage(refreshTokenStorageKey));
+  const refreshToken = ref<string | null>(stored?.refreshToken ?? null);
   /** Cached `users.me`; null while unknown or signed out. */
   const user = ref<SessionUser | null>(null);
   /** True once `users.me` answered for the current token (user may still be null). */
@@ -63,16 +72,37 @@ export const useSessionStore = defineStore("session", () => {
     userLoaded.value = true;
   }
 
-  function clear(): void {
+  function forget(): void {
     token.value = null;
     refreshToken.value = null;
     user.value = null;
     userLoaded.value = false;
+  }
+
+  function clear(): void {
+    forget();
     writeStorage(tokenStorageKey, null);
     writeStorage(refreshTokenStorageKey, null);
   }
 
-  return { token, refreshToken, user, userLoaded, isSignedIn, role, setTokens, setUser, clear };
+  /** Takes the tokens another tab stored, without writing them back; null means it signed out. */
+  function adopt(tokens: AuthTokens | null): void {
+    if (tokens === null) {
+      if (token.value !== null) forget();
+      return;
+    }
+    token.value = tokens.token;
+    refreshToken.value = tokens.refreshToken;
+  }
+
+  // The browser tells every other tab of the origin about a localStorage write; key null means it was cleared.
+  const followOtherTabs = (event: StorageEvent) => {
+    if (event.key === null || event.key === tokenStorageKey || event.key === refreshTokenStorageKey) adopt(readStoredTokens());
+  };
+  globalThis.addEventListener?.("storage", followOtherTabs);
+  onScopeDispose(() => globalThis.removeEventListener?.("storage", followOtherTabs));
+
+  return { token, refreshToken, user, userLoaded, isSignedIn, role, setTokens, setUser, clear, adopt };
 });
 
 export type SessionStore = ReturnType<typeof useSessionStore>;

@@ -8,7 +8,7 @@ import { api } from "../../convex/_generated/api";
 import { createDemoBackend, rewriteStorageUrls, type DemoBackend } from "../../tools/demo/demoBackend";
 import { startDemoServer, type DemoServer } from "../../tools/demo/server";
 import { createDemoBackendClient, signInDemoRole, type DemoRole } from "../../src/demo/demoBackendClient";
-import type { BackendClient } from "../../src/convex/backendClient";
+import type { BackendClient } from "../../src/backend/backendClient";
 
 let backend: DemoBackend;
 let server: DemoServer;

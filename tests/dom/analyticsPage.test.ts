@@ -1,24 +1,26 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { api } from "../../convex/_generated/api";
 import { flushPromises } from "@vue/test-utils";
 import AnalyticsPage from "../../src/pages/AnalyticsPage.vue";
 import DistributionChart from "../../src/components/charts/DistributionChart.vue";
 import TimeSeriesChart from "../../src/components/charts/TimeSeriesChart.vue";
 import DriftChart from "../../src/components/charts/DriftChart.vue";
 import ConfusionHeatmapChart from "../../src/components/charts/ConfusionHeatmapChart.vue";
-import { FakeBackend } from "./fakeBackend";
+import { FakeBackend, fakeId } from "./fakeBackend";
 import { mountWithBackend, userWithRole } from "./mountWithBackend";
 
-const v1 = { versionId: "modelVersions:1", number: 1, name: "base" };
-const v2 = { versionId: "modelVersions:2", number: 2, name: "next" };
+const v1 = { versionId: fakeId("modelVersions", 1), number: 1, name: "base" };
+const v2 = { versionId: fakeId("modelVersions", 2), number: 2, name: "next" };
 
 function analystBackend() {
   return new FakeBackend()
-    .on("analytics:classDistribution", ({ versionId }: { versionId?: string }) =>
+    .on(api.analytics.classDistribution, ({ versionId }) =>
       versionId === "modelVersions:2"
-        ? { from: "", to: "", total: 4, counts: [{ label: "dog", count: 4 }], byVersion: [{ version: v2, total: 4, counts: [{ label: "dog", count: 4 }] }] }
+        ? { from: "", to: "", versionId: v2.versionId, total: 4, counts: [{ label: "dog", count: 4 }], byVersion: [{ version: v2, total: 4, counts: [{ label: "dog", count: 4 }] }] }
         : {
             from: "",
             to: "",
+            versionId: null,
             total: 10,
             counts: [
               { label: "cat", count: 6 },
@@ -30,13 +32,13 @@ function analystBackend() {
             ],
           },
     )
-    .on("analytics:timeSeries", {
+    .on(api.analytics.timeSeries, {
       days: ["2026-11-26", "2026-11-27"],
       series: [{ label: "cat", counts: [2, 4] }],
       markers: [{ day: "2026-11-27", at: Date.UTC(2026, 10, 27, 9), action: "activateVersion", version: v2, reason: "better" }],
     })
-    .on("analytics:confidenceHistogram", { total: 10, bins: [{ bin: 9, lower: 0.9, upper: 1, count: 10 }] })
-    .on("analytics:predictedVsConfirmed", {
+    .on(api.analytics.confidenceHistogram, { total: 10, bins: [{ bin: 9, lower: 0.9, upper: 1, count: 10 }] })
+    .on(api.analytics.predictedVsConfirmed, {
       labels: ["cat", "dog"],
       cells: [
         { predicted: "cat", confirmed: "cat", count: 3 },
@@ -45,7 +47,7 @@ function analystBackend() {
       total: 4,
       truncated: false,
     })
-    .on("analytics:drift", {
+    .on(api.analytics.drift, {
       jensenShannon: 0.1234,
       psi: 0.5,
       epsilon: 1e-6,
@@ -68,8 +70,8 @@ describe("AnalyticsPage", () => {
     const backend = analystBackend();
     const { wrapper } = await mountWithBackend(AnalyticsPage, backend, { user: userWithRole("analyst"), path: "/analytics", stubs: chartStubs });
 
-    expect(backend.activeSubscriptions("analytics:timeSeries")[0].args).toEqual({ from: "2026-10-30", to: "2026-11-28", versionId: undefined });
-    expect(backend.activeSubscriptions("analytics:drift")[0].args).toEqual({
+    expect(backend.activeSubscriptions(api.analytics.timeSeries)[0].args).toEqual({ from: "2026-10-30", to: "2026-11-28", versionId: undefined });
+    expect(backend.activeSubscriptions(api.analytics.drift)[0].args).toEqual({
       a: { from: "2026-11-15", to: "2026-11-21" },
       b: { from: "2026-11-22", to: "2026-11-28" },
       versionId: undefined,
@@ -77,11 +79,11 @@ describe("AnalyticsPage", () => {
     expect(wrapper.findComponent(DistributionChart).props()).toMatchObject({
       classes: ["cat", "dog"],
       series: [
-        { name: "v1 base", counts: [6, 0] },
-        { name: "v2 next", counts: [0, 4] },
+        { name: 'v1 “base”', counts: [6, 0] },
+        { name: 'v2 “next”', counts: [0, 4] },
       ],
     });
-    expect(wrapper.findComponent(TimeSeriesChart).props("markers")).toEqual([{ time: Date.UTC(2026, 10, 27, 9), label: "activated v2" }]);
+    expect(wrapper.findComponent(TimeSeriesChart).props("markers")).toEqual([{ time: Date.UTC(2026, 10, 27, 9), label: 'activated v2 “next”' }]);
     expect(wrapper.findComponent(ConfusionHeatmapChart).props("matrix")).toEqual([
       [3, 0],
       [1, 0],
@@ -94,14 +96,14 @@ describe("AnalyticsPage", () => {
     const backend = analystBackend();
     const { wrapper } = await mountWithBackend(AnalyticsPage, backend, { user: userWithRole("analyst"), path: "/analytics", stubs: chartStubs });
     const select = wrapper.find('form[aria-label="Filters"] select');
-    expect(select.findAll("option").map((option) => option.text())).toEqual(["all versions", "v1 · base", "v2 · next"]);
+    expect(select.findAll("option").map((option) => option.text())).toEqual(["all versions", 'v1 “base”', 'v2 “next”']);
     await select.setValue("modelVersions:2");
     await wrapper.find('form[aria-label="Filters"] input[type="date"]').setValue("2026-11-01");
     await flushPromises();
-    expect(backend.activeSubscriptions("analytics:confidenceHistogram")[0].args.versionId).toBe("modelVersions:2");
-    expect(backend.activeSubscriptions("analytics:confidenceHistogram")[0].args.from).toBe("2026-11-01");
+    expect(backend.activeSubscriptions(api.analytics.confidenceHistogram)[0].args.versionId).toBe("modelVersions:2");
+    expect(backend.activeSubscriptions(api.analytics.confidenceHistogram)[0].args.from).toBe("2026-11-01");
     expect(wrapper.find('[data-testid="total-classifications"]').text()).toContain("4 classifications");
-    expect(wrapper.find('[data-testid="total-classifications"]').text()).toContain("(v2 next)");
+    expect(wrapper.find('[data-testid="total-classifications"]').text()).toContain('(v2 “next”)');
   });
 
   it("exports what is shown as CSV", async () => {
@@ -123,7 +125,7 @@ describe("AnalyticsPage", () => {
     expect(lines[0]).toBe("chart,series,category,value");
     expect(lines).toContain("class distribution,all shown versions,cat,6");
     expect(lines).toContain("time series,cat,2026-11-27,4");
-    expect(lines).toContain("activation,activateVersion,2026-11-27,v2 next");
+    expect(lines).toContain("activation,activateVersion,2026-11-27,v2 “next”");
     expect(lines).toContain("predicted vs confirmed,predicted cat,confirmed dog,1");
     expect(lines).toContain("drift,PSI term,cat,0.4");
   });

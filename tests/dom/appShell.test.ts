@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { api } from "../../convex/_generated/api";
 import { flushPromises, mount } from "@vue/test-utils";
 import { createPinia, setActivePinia } from "pinia";
 import { createMemoryHistory } from "vue-router";
 import App from "../../src/App.vue";
-import { backendKey } from "../../src/convex/backendClient";
+import { backendKey } from "../../src/backend/backendClient";
 import { createAuth } from "../../src/composables/useAuth";
 import { createAppRouter } from "../../src/router";
 import { useSessionStore, type SessionUser } from "../../src/stores/session";
@@ -13,7 +14,7 @@ import { userWithRole } from "./mountWithBackend";
 /** The whole app as main.ts wires it, on a fake backend and an in-memory history. */
 async function mountApp(user: SessionUser | null, path: string, backend = new FakeBackend()) {
   localStorage.clear();
-  backend.on("users:me", user);
+  backend.on(api.users.me, user);
   const pinia = createPinia();
   setActivePinia(pinia);
   const session = useSessionStore(pinia);
@@ -55,7 +56,7 @@ describe("app shell", () => {
       const pinia = createPinia();
       const session = useSessionStore(pinia);
       session.setTokens({ token: "jwt", refreshToken: "refresh" });
-      const backend = new FakeBackend().on("users:me", user);
+      const backend = new FakeBackend().on(api.users.me, user);
       const router = createAppRouter({ session, auth: createAuth(backend, session), history: createMemoryHistory() });
       await router.push("/");
       return router.currentRoute.value.path;
@@ -89,7 +90,7 @@ describe("app shell", () => {
     let user = userWithRole("admin");
     const backend = new FakeBackend();
     const { router } = await mountApp(user, "/history", backend);
-    backend.on("users:me", () => user);
+    backend.on(api.users.me, () => user);
     user = userWithRole("analyst");
     backend.refresh();
     await flushPromises();
@@ -97,18 +98,18 @@ describe("app shell", () => {
   });
 
   it("signs out through auth:signOut and returns to sign-in", async () => {
-    const backend = new FakeBackend().on("auth:signOut", null);
+    const backend = new FakeBackend().on(api.auth.signOut, null);
     const { wrapper, router, session } = await mountApp(userWithRole("labeller"), "/not-allowed", backend);
     await wrapper.findAll("button").find((button) => button.text() === "Sign out")!.trigger("click");
     await flushPromises();
-    expect(backend.callsTo("auth:signOut")).toHaveLength(1);
+    expect(backend.callsTo(api.auth.signOut)).toHaveLength(1);
     expect(session.token).toBeNull();
     expect(localStorage.getItem("clipDashboard.authToken")).toBeNull();
     expect(router.currentRoute.value.name).toBe("sign-in");
   });
 
   it("returns to sign-in when the session ends on its own", async () => {
-    const backend = new FakeBackend().on("pictures:list", { page: [], isDone: true, continueCursor: "" });
+    const backend = new FakeBackend().on(api.pictures.list, { page: [], isDone: true, continueCursor: "" });
     const { router, session } = await mountApp(userWithRole("labeller"), "/history", backend);
     expect(router.currentRoute.value.path).toBe("/history");
     session.clear();

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
+import { api } from "../../convex/_generated/api";
 import { flushPromises } from "@vue/test-utils";
 import { createPinia } from "pinia";
 import SignInPage from "../../src/pages/SignInPage.vue";
@@ -10,7 +11,7 @@ import { mountWithBackend, userWithRole } from "./mountWithBackend";
 function authBackend() {
   let issued = 0;
   return new FakeBackend()
-    .on("auth:signIn", (args: { refreshToken?: string; params?: { password: string } }) => {
+    .on(api.auth.signIn, (args: { refreshToken?: string; params?: { password: string } }) => {
       if (args.refreshToken !== undefined) {
         if (args.refreshToken !== "refresh-1") throw new Error("Uncaught Error: Invalid refresh token");
         return { tokens: { token: "jwt-refreshed", refreshToken: "refresh-2" } };
@@ -19,7 +20,7 @@ function authBackend() {
       issued += 1;
       return { tokens: { token: `jwt-${issued}`, refreshToken: `refresh-${issued}` } };
     })
-    .on("users:me", userWithRole("labeller"));
+    .on(api.users.me, userWithRole("labeller"));
 }
 
 beforeEach(() => localStorage.clear());
@@ -30,7 +31,7 @@ describe("password auth", () => {
     const session = useSessionStore(createPinia());
     await createAuth(backend, session).signInWithPassword("ana@example.com", "correct horse", "signIn");
 
-    expect(backend.callsTo("auth:signIn")[0].args).toEqual({
+    expect(backend.callsTo(api.auth.signIn)[0].args).toEqual({
       provider: "password",
       params: { email: "ana@example.com", password: "correct horse", flow: "signIn" },
     });
@@ -53,7 +54,7 @@ describe("password auth", () => {
       backend.authFetcher!({ forceRefreshToken: true }),
     ]);
     expect([first, second]).toEqual(["jwt-refreshed", "jwt-refreshed"]);
-    expect(backend.callsTo("auth:signIn").filter((call) => "refreshToken" in call.args)).toHaveLength(1);
+    expect(backend.callsTo(api.auth.signIn).filter((call) => "refreshToken" in call.args)).toHaveLength(1);
     expect(localStorage.getItem("clipDashboard.refreshToken")).toBe("refresh-2");
   });
 
@@ -65,6 +66,18 @@ describe("password auth", () => {
     expect(await backend.authFetcher!({ forceRefreshToken: true })).toBeNull();
     expect(session.isSignedIn).toBe(false);
     expect(localStorage.getItem("clipDashboard.authToken")).toBeNull();
+  });
+
+  it("starts a session from tokens obtained elsewhere (the demo's role picker), replacing the previous one", async () => {
+    const backend = authBackend();
+    const session = useSessionStore(createPinia());
+    session.setTokens({ token: "jwt-old", refreshToken: "refresh-old" });
+    session.setUser({ ...userWithRole("admin") });
+    await createAuth(backend, session).signInWithTokens({ token: "jwt-demo", refreshToken: "refresh-demo" });
+    expect(localStorage.getItem("clipDashboard.authToken")).toBe("jwt-demo");
+    expect(session.role).toBe("labeller");
+    expect(await backend.authFetcher!({ forceRefreshToken: false })).toBe("jwt-demo");
+    expect(backend.callsTo(api.auth.signIn)).toEqual([]);
   });
 
   it("says plainly when the password is wrong", async () => {
@@ -87,7 +100,7 @@ describe("SignInPage", () => {
     await wrapper.find('input[type="password"]').setValue("correct horse");
     await wrapper.find("form").trigger("submit");
     await flushPromises();
-    expect(backend.callsTo("auth:signIn")[0].args.params.flow).toBe("signUp");
+    expect(backend.callsTo(api.auth.signIn)[0].args.params.flow).toBe("signUp");
     expect(replace).toHaveBeenCalledWith("/review");
   });
 

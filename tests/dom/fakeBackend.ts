@@ -1,53 +1,89 @@
-import { getFunctionName, type FunctionReference } from "convex/server";
-import type { AuthTokenFetcher, BackendClient } from "../../src/convex/backendClient";
+import { getFunctionName, type FunctionArgs, type FunctionReference, type FunctionReturnType } from "convex/server";
+import type { Id, TableNames } from "../../convex/_generated/dataModel";
+import type { AuthTokenFetcher, BackendClient } from "../../src/backend/backendClient";
 
-type Handler = (args: any) => unknown;
+type FunctionKind = "query" | "mutation" | "action";
+type AnyFunction = FunctionReference<FunctionKind>;
 
-interface Subscription {
+/**
+ * A stand-in for one server function, typed by its reference (as convex-helpers'
+ * ConvexReactClientFake does): it takes the function's arguments and must return
+ * its return type, so a fake whose shape drifts from the server fails the typecheck.
+ */
+export type Fake<Function extends AnyFunction> = (
+  args: FunctionArgs<Function>,
+) => FunctionReturnType<Function> | Promise<FunctionReturnType<Function>>;
+
+type StoredFake = (args: unknown) => unknown;
+
+interface Subscription<Query extends FunctionReference<"query"> = FunctionReference<"query">> {
   name: string;
-  args: any;
-  callback: (result: any) => unknown;
+  args: FunctionArgs<Query>;
+  callback: (result: FunctionReturnType<Query>) => unknown;
   onError?: (error: Error) => unknown;
   active: boolean;
 }
 
-export interface RecordedCall {
-  kind: "query" | "mutation" | "action" | "upload";
+export interface RecordedCall<Function extends AnyFunction = AnyFunction> {
+  kind: FunctionKind;
   name: string;
-  args: any;
+  args: FunctionArgs<Function>;
+}
+
+export interface RecordedUpload {
+  kind: "upload";
+  name: string;
+  args: Blob;
+}
+
+/** A document id as Convex prints it ("pictures:1"), typed for the table. */
+export function fakeId<TableName extends TableNames>(table: TableName, key: number | string): Id<TableName> {
+  return `${table}:${key}` as Id<TableName>;
 }
 
 /**
- * An in-memory BackendClient for component tests. Handlers are keyed by Convex
- * function name ("pictures:list"); live subscriptions re-run after every mutation
- * or action, like Convex's reactive queries. A query without a handler fails, so a
- * test notices when a page calls something it did not expect.
+ * An in-memory BackendClient for component tests. Fakes are registered by function
+ * reference (`on(api.pictures.list, …)`); live subscriptions re-run after every
+ * mutation or action, like Convex's reactive queries. A call without a fake fails,
+ * so a test notices when a page calls something it did not expect.
  */
 export class FakeBackend implements BackendClient {
-  readonly handlers = new Map<string, Handler>();
-  readonly calls: RecordedCall[] = [];
+  private readonly fakes = new Map<string, StoredFake>();
+  private uploadFake: (uploadUrl: string, blob: Blob) => string | Promise<string> = () => `storage-${this.uploads.length}`;
+  /** Every call and upload, in order (an upload's name is its URL). */
+  readonly calls: Array<RecordedCall | RecordedUpload> = [];
   readonly subscriptions: Subscription[] = [];
   readonly uploads: Blob[] = [];
   authFetcher: AuthTokenFetcher | null = null;
 
-  /** Registers a handler; a non-function is returned as is. */
-  on(name: string, handler: Handler | unknown): this {
-    this.handlers.set(name, typeof handler === "function" ? (handler as Handler) : () => handler);
+  /** Registers a fake for `fn`: a function of its arguments, or the value it always returns. */
+  on<Function extends AnyFunction>(fn: Function, fake: NoInfer<Fake<Function>>): this;
+  on<Function extends AnyFunction>(fn: Function, value: NoInfer<FunctionReturnType<Function>>): this;
+  on<Function extends AnyFunction>(fn: Function, fake: Fake<Function> | FunctionReturnType<Function>): this {
+    this.fakes.set(getFunctionName(fn), typeof fake === "function" ? (fake as StoredFake) : () => fake);
     return this;
   }
 
-  activeSubscriptions(name?: string): Subscription[] {
-    return this.subscriptions.filter((s) => s.active && (name === undefined || s.name === name));
+  /** Decides what each upload answers (default: a fresh storage id); throw to fail it. */
+  onUpload(fake: (uploadUrl: string, blob: Blob) => string | Promise<string>): this {
+    this.uploadFake = fake;
+    return this;
   }
 
-  callsTo(name: string): RecordedCall[] {
-    return this.calls.filter((call) => call.name === name);
+  activeSubscriptions<Query extends FunctionReference<"query">>(query?: Query): Array<Subscription<Query>> {
+    const name = query === undefined ? undefined : getFunctionName(query);
+    return this.subscriptions.filter((s) => s.active && (name === undefined || s.name === name)) as unknown as Array<Subscription<Query>>;
   }
 
-  private async run(name: string, args: unknown): Promise<any> {
-    const handler = this.handlers.get(name);
-    if (!handler) throw new Error(`FakeBackend: no handler for ${name}`);
-    return handler(args);
+  callsTo<Function extends AnyFunction>(fn: Function): Array<RecordedCall<Function>> {
+    const name = getFunctionName(fn);
+    return this.calls.filter((call): call is RecordedCall => call.kind !== "upload" && call.name === name) as Array<RecordedCall<Function>>;
+  }
+
+  private async run(name: string, args: unknown): Promise<never> {
+    const fake = this.fakes.get(name);
+    if (!fake) throw new Error(`FakeBackend: no fake for ${name}`);
+    return (await fake(args)) as never;
   }
 
   private deliver(subscription: Subscription): void {
@@ -66,36 +102,41 @@ export class FakeBackend implements BackendClient {
     for (const subscription of this.activeSubscriptions()) this.deliver(subscription);
   }
 
-  onUpdate(query: FunctionReference<"query">, args: any, callback: (result: any) => unknown, onError?: (error: Error) => unknown) {
-    const subscription: Subscription = { name: getFunctionName(query), args, callback, onError, active: true };
-    this.subscriptions.push(subscription);
-    this.deliver(subscription);
+  onUpdate<Query extends FunctionReference<"query">>(
+    query: Query,
+    args: FunctionArgs<Query>,
+    callback: (result: FunctionReturnType<Query>) => unknown,
+    onError?: (error: Error) => unknown,
+  ) {
+    const subscription: Subscription<Query> = { name: getFunctionName(query), args, callback, onError, active: true };
+    this.subscriptions.push(subscription as unknown as Subscription);
+    this.deliver(subscription as unknown as Subscription);
     return () => {
       subscription.active = false;
     };
   }
 
-  async query(query: FunctionReference<"query">, args: any): Promise<any> {
-    const name = getFunctionName(query);
-    this.calls.push({ kind: "query", name, args });
-    return this.run(name, args);
+  private record(kind: FunctionKind, fn: AnyFunction, args: unknown): string {
+    const name = getFunctionName(fn);
+    this.calls.push({ kind, name, args: args as never });
+    return name;
   }
 
-  async mutation(mutation: FunctionReference<"mutation">, args: any): Promise<any> {
-    const name = getFunctionName(mutation);
-    this.calls.push({ kind: "mutation", name, args });
+  async query<Query extends FunctionReference<"query">>(query: Query, args: FunctionArgs<Query>) {
+    return this.run(this.record("query", query, args), args);
+  }
+
+  async mutation<Mutation extends FunctionReference<"mutation">>(mutation: Mutation, args: FunctionArgs<Mutation>) {
     try {
-      return await this.run(name, args);
+      return await this.run(this.record("mutation", mutation, args), args);
     } finally {
       this.refresh();
     }
   }
 
-  async action(action: FunctionReference<"action">, args: any): Promise<any> {
-    const name = getFunctionName(action);
-    this.calls.push({ kind: "action", name, args });
+  async action<Action extends FunctionReference<"action">>(action: Action, args: FunctionArgs<Action>) {
     try {
-      return await this.run(name, args);
+      return await this.run(this.record("action", action, args), args);
     } finally {
       this.refresh();
     }
@@ -116,9 +157,6 @@ export class FakeBackend implements BackendClient {
   async uploadFile(uploadUrl: string, blob: Blob): Promise<string> {
     this.calls.push({ kind: "upload", name: uploadUrl, args: blob });
     this.uploads.push(blob);
-    return this.run(`upload:${uploadUrl}`, blob).catch((error: Error) => {
-      if (error.message.startsWith("FakeBackend: no handler")) return `storage-${this.uploads.length}`;
-      throw error;
-    });
+    return this.uploadFake(uploadUrl, blob);
   }
 }

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { api } from "../../convex/_generated/api";
 import { flushPromises } from "@vue/test-utils";
 import ImportWeightsDialog from "../../src/components/ImportWeightsDialog.vue";
 import { decodeWeights } from "../../convex/lib/weightsBinary";
-import { FakeBackend } from "./fakeBackend";
+import { FakeBackend, fakeId } from "./fakeBackend";
 import { mountWithBackend, userWithRole } from "./mountWithBackend";
 
 const matrix = (rows: number, columns: number, value = 0.1) => Array.from({ length: rows }, () => Array.from({ length: columns }, () => value));
@@ -48,8 +49,8 @@ async function mountDialog(backend: FakeBackend) {
 
 function adminBackend() {
   return new FakeBackend()
-    .on("models:generateUploadUrl", "https://upload.example/weights")
-    .on("models:register", ({ name }: { name: string }) => ({ versionId: "modelVersions:9", number: 4, name }));
+    .on(api.models.generateUploadUrl, "https://upload.example/weights")
+    .on(api.models.register, ({ name }) => ({ versionId: fakeId("modelVersions", 9), number: 4, name }));
 }
 
 describe("ImportWeightsDialog", () => {
@@ -102,12 +103,12 @@ describe("ImportWeightsDialog", () => {
       [4, 3],
       [3, 2],
     ]);
-    expect(backend.callsTo("models:register")[0].args).toEqual({ storageId: "storage-1", name: "tiny", notes: "retrained on March data" });
+    expect(backend.callsTo(api.models.register)[0].args).toEqual({ storageId: "storage-1", name: "tiny", notes: "retrained on March data" });
     expect(wrapper.emitted("registered")).toEqual([[{ number: 4, name: "tiny" }]]);
   });
 
   it("shows the server's refusal and stays open", async () => {
-    const backend = adminBackend().on("models:register", () => {
+    const backend = adminBackend().on(api.models.register, () => {
       throw new Error("Uncaught ConvexError: Version not registered: these weights are identical to version 1 'tiny' (same sha256).");
     });
     const { wrapper, pick } = await mountDialog(backend);

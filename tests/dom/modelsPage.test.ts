@@ -1,10 +1,15 @@
 import { describe, expect, it } from "vitest";
+import { api } from "../../convex/_generated/api";
 import { flushPromises } from "@vue/test-utils";
 import ModelsPage from "../../src/pages/ModelsPage.vue";
-import { FakeBackend } from "./fakeBackend";
+import type { FunctionReturnType } from "convex/server";
+import { FakeBackend, fakeId } from "./fakeBackend";
 import { mountWithBackend, userWithRole } from "./mountWithBackend";
 
-const summary = (classes: string[]) => ({
+type VersionRow = FunctionReturnType<typeof api.models.list>[number];
+type Comparison = FunctionReturnType<typeof api.evaluation.compare>;
+
+const summary = (classes: string[]): VersionRow["summary"] => ({
   name: "m",
   classes,
   input: { dim: 512, clipModel: "Xenova/clip-vit-base-patch32", normalize: "none" },
@@ -17,9 +22,9 @@ const summary = (classes: string[]) => ({
   parameterCount: 164_355,
 });
 
-const versions = [
+const versions: VersionRow[] = [
   {
-    _id: "modelVersions:2",
+    _id: fakeId("modelVersions", 2),
     number: 2,
     name: "candidate",
     notes: "",
@@ -32,9 +37,10 @@ const versions = [
     metrics: null,
     isActive: false,
     isRollbackTarget: false,
+    inputMismatch: null,
   },
   {
-    _id: "modelVersions:1",
+    _id: fakeId("modelVersions", 1),
     number: 1,
     name: "baseline",
     notes: "first",
@@ -47,10 +53,11 @@ const versions = [
     metrics: { accuracy: 0.875, macroF1: 0.8612, ece: 0.041, itemCount: 200, computedAt: 0 },
     isActive: true,
     isRollbackTarget: false,
+    inputMismatch: null,
   },
 ];
 
-const report = (accuracy: number) => ({
+const report = (accuracy: number): Comparison["candidateReport"] => ({
   itemCount: 4,
   classCount: 3,
   correctCount: accuracy * 4,
@@ -66,11 +73,13 @@ const report = (accuracy: number) => ({
   reliability: [],
 });
 
-const comparison = {
-  candidate: { versionId: "modelVersions:2", number: 2, name: "candidate" },
-  baseline: { versionId: "modelVersions:1", number: 1, name: "baseline" },
+const comparison: Comparison = {
+  candidate: { versionId: fakeId("modelVersions", 2), number: 2, name: "candidate" },
+  baseline: { versionId: fakeId("modelVersions", 1), number: 1, name: "baseline" },
+  baselineIsActive: true,
   classes: ["cat", "dog", "fox"],
   itemCount: 4,
+  excluded: { itemCount: 0, labels: [] },
   skippedItemCount: 0,
   candidateReport: report(0.5),
   baselineReport: report(0.75),
@@ -80,7 +89,8 @@ const comparison = {
   disagreements: [
     {
       index: 3,
-      pictureId: "pictures:42",
+      pictureId: fakeId("pictures", 42),
+      fileName: "dog-42.jpg",
       trueLabel: "dog",
       baselineLabel: "dog",
       candidateLabel: "fox",
@@ -91,27 +101,39 @@ const comparison = {
     },
   ],
   mcnemar: { baselineOnlyCorrect: 1, candidateOnlyCorrect: 0, pValue: 1 },
-  gate: { allowed: false, reasons: ["accuracy drops by 25.0 points; at most 2.0 allowed"], thresholds: {} },
+  paired: { n11: 2, n10: 1, n01: 0, n00: 1 },
+  evidence: {
+    difference: -0.25,
+    discordantPairs: 1,
+    mcnemar: { pValue: 1, midPValue: 0.5 },
+    bootstrap: { lower: -0.75, upper: 0, level: 0.95, resamples: 10000, seed: 1 },
+    itemsForPower: 126,
+    nonInferiority: { margin: 0.01, alpha: 0.05, z: -1, pValue: 0.84, nonInferior: false },
+    verdict: "too-small-to-tell",
+    reasons: ["only 1 items are right for one version and wrong for the other (at least 10 are needed)"],
+  },
+  withoutSuspects: null,
+  gate: { allowed: false, reasons: ["accuracy drops by 25.0 points; at most 2.0 allowed"], thresholds: { rule: "floors", nonInferiorityMargin: 0.01, maxAccuracyDrop: 0.02, minPerClassRecall: 0.5, maxPerClassRecallDrop: 0.1 } },
 };
 
 function adminBackend() {
   return new FakeBackend()
-    .on("models:list", versions)
-    .on("deployment:timeline", [
+    .on(api.models.list, versions)
+    .on(api.deployment.timeline, [
       {
-        _id: "auditLog:1",
+        _id: fakeId("auditLog", 1),
         action: "activateVersion",
         at: Date.UTC(2026, 10, 20, 10, 0),
         actorEmail: "admin@example.com",
         from: null,
-        to: { versionId: "modelVersions:1", number: 1, name: "baseline" },
+        to: { versionId: fakeId("modelVersions", 1), number: 1, name: "baseline" },
         reason: "first release",
         details: null,
         metrics: { accuracy: 0.875, macroF1: 0.8612, ece: 0.041, itemCount: 200, computedAt: 0 },
       },
     ])
-    .on("evaluation:compare", comparison)
-    .on("replays:list", []);
+    .on(api.evaluation.compare, comparison)
+    .on(api.replays.list, []);
 }
 
 async function mountModels(backend: FakeBackend) {
@@ -127,25 +149,25 @@ describe("ModelsPage", () => {
     expect(cells[1][7]).toBe("active");
     expect(cells[1].slice(8, 11)).toEqual(["0.875", "0.861", "0.041"]);
     expect(cells[0][7]).toBe("ready");
-    expect(page.text()).toContain("Active: v1 · baseline");
+    expect(page.text()).toContain('Active: v1 “baseline”');
     expect(page.find('table[aria-label="Activation timeline"]').text()).toContain("first release");
   });
 
   it("asks for a reason, then for an override reason when the gate blocks, and activates", async () => {
-    const backend = adminBackend().on("deployment:activate", (args: { overrideReason?: string }) => {
+    const backend = adminBackend().on(api.deployment.activate, (args) => {
       if (args.overrideReason === undefined) {
         throw new Error("Uncaught ConvexError: Activation blocked by the promotion gate: v2 is worse than the active v1. To activate anyway, give an override reason.");
       }
-      return { version: { versionId: "modelVersions:2", number: 2, name: "candidate" }, gate: { allowed: false, reasons: [], overridden: true, itemCount: 4 }, gateSkipped: null };
+      return { version: { versionId: fakeId("modelVersions", 2), number: 2, name: "candidate" }, gate: { allowed: false, reasons: [], overridden: true, itemCount: 4 }, gateSkipped: null };
     });
     const page = await mountModels(backend);
     await page.find('button[aria-label="Activate v2"]').trigger("click");
     const dialog = () => page.find('[role="dialog"]');
-    expect(dialog().find("h2").text()).toBe("Activate v2 (candidate)");
+    expect(dialog().find("h2").text()).toBe('Activate v2 “candidate”');
 
     await dialog().find("form").trigger("submit");
     expect(dialog().find('[role="alert"]').text()).toBe("Give a reason: it is recorded in the activation timeline.");
-    expect(backend.callsTo("deployment:activate")).toHaveLength(0);
+    expect(backend.callsTo(api.deployment.activate)).toHaveLength(0);
 
     await dialog().find("textarea").setValue("better on night photos");
     await dialog().find("form").trigger("submit");
@@ -157,9 +179,9 @@ describe("ModelsPage", () => {
     await textareas[1].setValue("night photos matter more this month");
     await dialog().find("form").trigger("submit");
     await flushPromises();
-    expect(backend.callsTo("deployment:activate").map((call) => call.args)).toEqual([
-      { versionId: "modelVersions:2", reason: "better on night photos", overrideReason: undefined },
-      { versionId: "modelVersions:2", reason: "better on night photos", overrideReason: "night photos matter more this month" },
+    expect(backend.callsTo(api.deployment.activate).map((call) => call.args)).toEqual([
+      { versionId: fakeId("modelVersions", 2), reason: "better on night photos", overrideReason: undefined },
+      { versionId: fakeId("modelVersions", 2), reason: "better on night photos", overrideReason: "night photos matter more this month" },
     ]);
     expect(page.find('[role="dialog"]').exists()).toBe(false);
   });
@@ -171,7 +193,7 @@ describe("ModelsPage", () => {
     await page.find('form[aria-label="Versions to compare"]').trigger("submit");
     await flushPromises();
 
-    expect(backend.callsTo("evaluation:compare")[0].args).toEqual({ candidateId: "modelVersions:2", baselineId: undefined });
+    expect(backend.callsTo(api.evaluation.compare)[0].args).toEqual({ candidateId: fakeId("modelVersions", 2), baselineId: undefined });
     expect(page.find('[data-testid="gate-verdict"]').text()).toBe("blocks activation");
     expect(page.text()).toContain("accuracy drops by 25.0 points; at most 2.0 allowed");
     expect(page.text()).toContain("McNemar exact p = 1.00");
@@ -186,35 +208,35 @@ describe("ModelsPage", () => {
     const replay = page.find('form[aria-label="Replay"]');
     expect(replay.findAll("select")[0].findAll("option").map((option) => option.text())).toEqual([
       "choose a version",
-      "v2 · candidate",
-      "v1 · baseline (active)",
+      'v2 “candidate”',
+      'v1 “baseline” (active)',
     ]);
     expect(page.text()).toContain("No replays yet.");
   });
 
   it("rolls back only with a reason", async () => {
     const backend = adminBackend()
-      .on("models:list", [
+      .on(api.models.list, [
         { ...versions[0], isActive: true },
         { ...versions[1], isActive: false, isRollbackTarget: true },
       ])
-      .on("deployment:rollback", {
-        from: { versionId: "modelVersions:2", number: 2, name: "candidate" },
-        to: { versionId: "modelVersions:1", number: 1, name: "baseline" },
+      .on(api.deployment.rollback, {
+        from: { versionId: fakeId("modelVersions", 2), number: 2, name: "candidate" },
+        to: { versionId: fakeId("modelVersions", 1), number: 1, name: "baseline" },
       });
     const page = await mountModels(backend);
     await page.findAll("button").find((button) => button.text() === "Roll back")!.trigger("click");
     await page.find('[role="dialog"] textarea').setValue("v2 misreads foxes");
     await page.find('[role="dialog"] form').trigger("submit");
     await flushPromises();
-    expect(backend.callsTo("deployment:rollback")[0].args).toEqual({ reason: "v2 misreads foxes", expectedActiveVersionId: "modelVersions:2" });
+    expect(backend.callsTo(api.deployment.rollback)[0].args).toEqual({ reason: "v2 misreads foxes", expectedActiveVersionId: fakeId("modelVersions", 2) });
   });
 
   it("closes a reason dialog with Escape without doing anything", async () => {
     const backend = adminBackend();
     const page = await mountModels(backend);
     await page.find('button[aria-label="Archive v2"]').trigger("click");
-    expect(page.find('[role="dialog"] h2').text()).toBe("Archive v2 (candidate)");
+    expect(page.find('[role="dialog"] h2').text()).toBe('Archive v2 “candidate”');
     await page.find('[role="dialog"] textarea').trigger("keydown", { key: "Escape" });
     expect(page.find('[role="dialog"]').exists()).toBe(false);
     expect(backend.calls.filter((call) => call.kind !== "query")).toEqual([]);

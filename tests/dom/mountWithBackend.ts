@@ -2,10 +2,10 @@ import { mount, flushPromises, type ComponentMountingOptions } from "@vue/test-u
 import { createPinia, setActivePinia, type Pinia } from "pinia";
 import type { Component } from "vue";
 import { createMemoryHistory, createRouter, type Router } from "vue-router";
-import { backendKey } from "../../src/convex/backendClient";
+import { backendKey } from "../../src/backend/backendClient";
 import { routes } from "../../src/router";
 import { useSessionStore, type SessionUser } from "../../src/stores/session";
-import type { FakeBackend } from "./fakeBackend";
+import { fakeId, type FakeBackend } from "./fakeBackend";
 
 export interface MountedPage {
   wrapper: ReturnType<typeof mount>;
@@ -47,5 +47,5 @@ export async function mountWithBackend(
 }
 
 export function userWithRole(role: SessionUser["role"]): SessionUser {
-  return { _id: "users:1", email: `${role ?? "nobody"}@example.com`, name: null, role };
+  return { _id: fakeId("users", 1), email: `${role ?? "nobody"}@example.com`, name: null, role };
 }

@@ -1,29 +1,23 @@
 import { describe, expect, it } from "vitest";
+import { api } from "../../convex/_generated/api";
 import { flushPromises } from "@vue/test-utils";
 import ReplayPanel from "../../src/components/ReplayPanel.vue";
-import { FakeBackend } from "./fakeBackend";
+import type { FunctionReturnType } from "convex/server";
+import { FakeBackend, fakeId } from "./fakeBackend";
 import { mountWithBackend, userWithRole } from "./mountWithBackend";
 
 const versions = [
-  { _id: "modelVersions:2", number: 2, name: "candidate", status: "ready", isActive: false },
-  { _id: "modelVersions:1", number: 1, name: "baseline", status: "ready", isActive: true },
+  { _id: fakeId("modelVersions", 2), number: 2, name: "candidate", status: "ready" as const, isActive: false },
+  { _id: fakeId("modelVersions", 1), number: 1, name: "baseline", status: "ready" as const, isActive: true },
 ];
 
-interface FakeReplay {
-  _id: string;
-  _creationTime: number;
-  version: { versionId: string; number: number; name: string } | null;
-  filter: { from?: number; to?: number; sourceVersionId?: string };
-  status: "running" | "done" | "failed";
-  processed: number;
-  total: number;
-  error?: string;
-  startedBy: string;
-}
+type FakeReplay = FunctionReturnType<typeof api.replays.list>[number];
+type ResultRow = FunctionReturnType<typeof api.replays.results>["page"][number];
 
-function resultRow(id: number, liveLabel: string, shadowLabel: string) {
+function resultRow(id: number, liveLabel: string, shadowLabel: string): ResultRow {
   return {
-    pictureId: `pictures:${id}`,
+    pictureId: fakeId("pictures", id),
+    fileName: `photo-${id}.jpg`,
     shadowLabel,
     shadowConfidence: 0.61,
     liveLabel,
@@ -33,37 +27,47 @@ function resultRow(id: number, liveLabel: string, shadowLabel: string) {
   };
 }
 
+/** 25 results, the first three shown in detail below; 2 of the 3 and all 22 others agree. */
+const firstResultsPage = [
+  resultRow(7, "cat", "cat"),
+  resultRow(8, "cat", "dog"),
+  resultRow(9, "fox", "fox"),
+  ...Array.from({ length: 22 }, (_, index) => resultRow(10 + index, "owl", "owl")),
+];
+
 /** A replay backend whose state the test moves on, as the scheduled chunks would. */
 function replayBackend() {
   const replays: FakeReplay[] = [];
   const backend = new FakeBackend()
-    .on("replays:list", () => [...replays].reverse())
-    .on("replays:status", ({ replayId }: { replayId: string }) => replays.find((replay) => replay._id === replayId) ?? null)
-    .on("replays:start", ({ versionId, filter }: { versionId: string; filter: FakeReplay["filter"] }) => {
+    .on(api.replays.list, () => [...replays].reverse())
+    .on(api.replays.status, ({ replayId }) => replays.find((replay) => replay._id === replayId) ?? null)
+    .on(api.replays.start, ({ versionId, filter }) => {
       const version = versions.find((candidate) => candidate._id === versionId)!;
       const replay: FakeReplay = {
-        _id: `replays:${replays.length + 1}`,
+        _id: fakeId("replays", replays.length + 1),
         _creationTime: Date.UTC(2026, 10, 28, 9, replays.length),
         version: { versionId, number: version.number, name: version.name },
         filter,
         status: "running",
         processed: 0,
         total: 300,
-        startedBy: "users:1",
+        error: undefined,
+        startedBy: fakeId("users", 1),
+        inputMismatch: null,
       };
       replays.push(replay);
       return replay._id;
     })
-    .on("replays:resume", ({ replayId }: { replayId: string }) => {
+    .on(api.replays.resume, ({ replayId }) => {
       const replay = replays.find((candidate) => candidate._id === replayId)!;
       replay.status = "running";
-      delete replay.error;
+      replay.error = undefined;
       return null;
     })
-    .on("replays:results", ({ paginationOpts }: { paginationOpts: { cursor: string | null } }) =>
+    .on(api.replays.results, ({ paginationOpts }) =>
       paginationOpts.cursor === null
-        ? { page: [resultRow(7, "cat", "cat"), resultRow(8, "cat", "dog"), resultRow(9, "fox", "fox")], isDone: false, continueCursor: "page-2" }
-        : { page: [resultRow(10, "dog", "fox")], isDone: true, continueCursor: "end" },
+        ? { page: firstResultsPage, isDone: false, continueCursor: "page-2" }
+        : { page: [resultRow(40, "dog", "fox")], isDone: true, continueCursor: "end" },
     );
   return { backend, replays };
 }
@@ -95,27 +99,27 @@ describe("ReplayPanel", () => {
     await wrapper.find('form[aria-label="Replay"]').trigger("submit");
     await flushPromises();
 
-    expect(backend.callsTo("replays:start").map((call) => call.args)).toEqual([
+    expect(backend.callsTo(api.replays.start).map((call) => call.args)).toEqual([
       {
         versionId: "modelVersions:2",
         filter: { from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 10, 28) - 1, sourceVersionId: "modelVersions:1" },
       },
     ]);
-    expect(replayRows(wrapper)[0].slice(1, 5)).toEqual(["v2 · candidate", "2026-11-01 to 2026-11-27, results of v1", "running", "0 of ~300"]);
-    expect(backend.activeSubscriptions("replays:status")[0].args).toEqual({ replayId: "replays:1" });
+    expect(replayRows(wrapper)[0].slice(1, 5)).toEqual(['v2 “candidate”', '2026-11-01 to 2026-11-27, results of v1 “baseline”', "running", "0 of ~300"]);
+    expect(backend.activeSubscriptions(api.replays.status)[0].args).toEqual({ replayId: "replays:1" });
 
     replays[0].processed = 200;
     backend.refresh();
     await flushPromises();
     expect(replayRows(wrapper)[0][4]).toBe("200 of ~300");
     expect(wrapper.find('table[aria-label="Replays"] progress').attributes("value")).toBe("200");
-    expect(wrapper.find('[aria-label="Replay results"] h3').text()).toBe("Results of v2 · candidate (running, 200 of ~300 re-scored)");
+    expect(wrapper.find('[aria-label="Replay results"] h3').text()).toBe('Results of v2 “candidate” (running, 200 of ~300 re-scored)');
 
     Object.assign(replays[0], { status: "done", processed: 280, total: 280 });
     backend.refresh();
     await flushPromises();
     expect(replayRows(wrapper)[0].slice(3, 5)).toEqual(["done", "280 of 280"]);
-    expect(wrapper.find('[aria-label="Replay results"] h3').text()).toBe("Results of v2 · candidate (done, 280 of 280 re-scored)");
+    expect(wrapper.find('[aria-label="Replay results"] h3').text()).toBe('Results of v2 “candidate” (done, 280 of 280 re-scored)');
   });
 
   it("shows a failed replay's error and resumes it", async () => {
@@ -134,15 +138,15 @@ describe("ReplayPanel", () => {
 
     await wrapper.findAll("button").find((button) => button.text() === "Resume")!.trigger("click");
     await flushPromises();
-    expect(backend.callsTo("replays:resume").map((call) => call.args)).toEqual([{ replayId: "replays:1" }]);
+    expect(backend.callsTo(api.replays.resume).map((call) => call.args)).toEqual([{ replayId: "replays:1" }]);
     expect(replayRows(wrapper)[0][3]).toBe("running");
     expect(wrapper.findAll("button").some((button) => button.text() === "Resume")).toBe(false);
   });
 
   it("says why a resume was refused", async () => {
     const { backend, replays } = replayBackend();
-    replays.push({ _id: "replays:1", _creationTime: 0, version: null, filter: {}, status: "failed", processed: 0, total: 0, error: "boom", startedBy: "users:1" });
-    backend.on("replays:resume", () => {
+    replays.push({ _id: fakeId("replays", 1), _creationTime: 0, version: null, filter: {}, status: "failed", processed: 0, total: 0, error: "boom", startedBy: fakeId("users", 1), inputMismatch: null });
+    backend.on(api.replays.resume, () => {
       throw new Error("Uncaught ConvexError: replay replays:1 is running; only a failed replay can be resumed");
     });
     const wrapper = await mountPanel(backend);
@@ -154,31 +158,41 @@ describe("ReplayPanel", () => {
   it("lists shadow against live labels with the agreement count, pages, and links each picture to History", async () => {
     const { backend, replays } = replayBackend();
     replays.push({
-      _id: "replays:1",
+      _id: fakeId("replays", 1),
       _creationTime: Date.UTC(2026, 10, 27),
-      version: { versionId: "modelVersions:2", number: 2, name: "candidate" },
+      version: { versionId: fakeId("modelVersions", 2), number: 2, name: "candidate" },
       filter: {},
       status: "done",
       processed: 4,
       total: 4,
-      startedBy: "users:1",
+      error: undefined,
+      startedBy: fakeId("users", 1),
+      inputMismatch: null,
     });
     const wrapper = await mountPanel(backend);
     const results = () => wrapper.find('[aria-label="Replay results"]');
     const rows = () => results().findAll("tbody tr").map((row) => row.findAll("td").map((cell) => cell.text()));
 
-    expect(backend.activeSubscriptions("replays:results")[0].args).toEqual({ replayId: "replays:1", paginationOpts: { numItems: 25, cursor: null } });
-    expect(results().text()).toContain("2 of 3 pictures on this page get the same label as live.");
+    expect(backend.activeSubscriptions(api.replays.results)[0].args).toEqual({
+      replayId: "replays:1",
+      paginationOpts: { numItems: 25, cursor: null, id: expect.any(Number) },
+    });
+    expect(results().text()).toContain("24 of 25 pictures on this page get the same label as live.");
     expect(rows()[1]).toEqual(["pictures:8", "cat v1", "82.0%", "dog", "61.0%", "no"]);
     const link = results().find("tbody tr a");
     expect(link.attributes("href")).toBe("/history?picture=pictures:7");
 
     await results().findAll("button").find((button) => button.text() === "Next")!.trigger("click");
     await flushPromises();
-    expect(backend.activeSubscriptions("replays:results")[0].args.paginationOpts).toEqual({ numItems: 25, cursor: "page-2" });
-    expect(rows().map((row) => row[0])).toEqual(["pictures:10"]);
+    expect(backend.activeSubscriptions(api.replays.results).map((subscription) => subscription.args.paginationOpts.cursor)).toEqual([null, "page-2"]);
+    expect(rows().map((row) => row[0])).toEqual(["pictures:40"]);
     expect(results().text()).toContain("0 of 1 pictures on this page get the same label as live.");
     expect(results().text()).toContain("Page 2");
+
+    await results().findAll("button").find((button) => button.text() === "Previous")!.trigger("click");
+    await flushPromises();
+    expect(rows()).toHaveLength(25);
+    expect(results().text()).toContain("Page 1");
   });
 
   it("refuses to start without a version or with a range that ends before it starts, and shows the server's refusal", async () => {
@@ -196,9 +210,9 @@ describe("ReplayPanel", () => {
     await field(wrapper, "To (UTC)").setValue("2026-11-10");
     await submit();
     expect(wrapper.find('[role="alert"]').text()).toBe("The start date is after the end date.");
-    expect(backend.callsTo("replays:start")).toHaveLength(0);
+    expect(backend.callsTo(api.replays.start)).toHaveLength(0);
 
-    backend.on("replays:start", () => {
+    backend.on(api.replays.start, () => {
       throw new Error("Uncaught ConvexError: no model version with id modelVersions:2");
     });
     await field(wrapper, "To (UTC)").setValue("2026-11-30");

@@ -1,12 +1,15 @@
 import { describe, expect, it } from "vitest";
+import { api } from "../../convex/_generated/api";
 import { flushPromises } from "@vue/test-utils";
 import PictureResultCard from "../../src/components/PictureResultCard.vue";
 import ResultCard from "../../src/components/ResultCard.vue";
-import { FakeBackend } from "./fakeBackend";
+import { FakeBackend, fakeId, type Fake } from "./fakeBackend";
+import { pictureSummary, type ClassificationResult } from "./fixtures";
 import { mountWithBackend, userWithRole } from "./mountWithBackend";
 
 const classes = ["cat", "dog", "fox", "owl", "bee", "elk", "emu", "eel", "ant", "bat", "cow"];
-const result = {
+const result: ClassificationResult = {
+  versionId: fakeId("modelVersions", 2),
   label: "dog",
   confidence: 0.6,
   top: [
@@ -26,7 +29,7 @@ async function mountCard(backend: FakeBackend) {
 }
 
 function labelBackend() {
-  return new FakeBackend().on("labels:set", ({ label }: { label: string }) => ({ verdict: label === "dog" ? "accepted" : "corrected" }));
+  return new FakeBackend().on(api.labels.set, ({ label }) => ({ verdict: label === "dog" ? "accepted" : "corrected", labelledSet: "added" }));
 }
 
 describe("ResultCard", () => {
@@ -35,7 +38,7 @@ describe("ResultCard", () => {
     const card = await mountCard(backend);
     await card.find("button.button").trigger("click");
     await flushPromises();
-    expect(backend.callsTo("labels:set").map((call) => call.args)).toEqual([{ pictureId: "pictures:7", label: "dog" }]);
+    expect(backend.callsTo(api.labels.set).map((call) => call.args)).toEqual([{ pictureId: "pictures:7", label: "dog" }]);
     expect(card.emitted("labelled")).toEqual([["dog", "accepted"]]);
   });
 
@@ -46,7 +49,7 @@ describe("ResultCard", () => {
     await flushPromises();
     await card.trigger("keydown", { key: "Enter" });
     await flushPromises();
-    expect(backend.callsTo("labels:set").map((call) => call.args.label)).toEqual(["dog", "dog"]);
+    expect(backend.callsTo(api.labels.set).map((call) => call.args.label)).toEqual(["dog", "dog"]);
   });
 
   it("corrects with number keys: 1 is the first class, 0 the tenth, 11th has no key", async () => {
@@ -56,7 +59,7 @@ describe("ResultCard", () => {
     await flushPromises();
     await card.trigger("keydown", { key: "0" });
     await flushPromises();
-    expect(backend.callsTo("labels:set").map((call) => call.args.label)).toEqual(["cat", "bat"]);
+    expect(backend.callsTo(api.labels.set).map((call) => call.args.label)).toEqual(["cat", "bat"]);
     expect(card.emitted("labelled")).toEqual([
       ["cat", "corrected"],
       ["bat", "corrected"],
@@ -71,7 +74,7 @@ describe("ResultCard", () => {
     const owl = card.findAll('[role="group"] button').find((button) => button.text() === "4 owl");
     await owl!.trigger("click");
     await flushPromises();
-    expect(backend.callsTo("labels:set")[0].args).toEqual({ pictureId: "pictures:7", label: "owl" });
+    expect(backend.callsTo(api.labels.set)[0].args).toEqual({ pictureId: "pictures:7", label: "owl" });
   });
 
   it("loads the stored picture in CORS mode, which the page's COEP require-corp accepts from the Convex origin", async () => {
@@ -85,7 +88,7 @@ describe("ResultCard", () => {
   });
 
   it("shows why a label was not saved", async () => {
-    const backend = new FakeBackend().on("labels:set", () => {
+    const backend = new FakeBackend().on(api.labels.set, () => {
       throw new Error("Uncaught Error: picture pictures:7 does not exist or was removed");
     });
     const card = await mountCard(backend);
@@ -100,30 +103,25 @@ describe("PictureResultCard: a failed re-classification", () => {
   const failedAt = Date.UTC(2026, 10, 28, 9, 5);
   let lastError: string | undefined = "the weights file of version 3 (candidate) is missing from storage: an admin must re-import it or activate another version";
 
-  function pictureBackend(retry: () => unknown) {
+  function pictureBackend(retry: Fake<typeof api.classifications.retry>) {
     return new FakeBackend()
-      .on("pictures:get", () => ({
-        picture: {
-          _id: "pictures:7",
+      .on(api.pictures.get, () => ({
+        picture: pictureSummary(7, {
           _creationTime: failedAt - 60_000,
-          uploaderId: "users:1",
           fileName: "pet.png",
           contentType: "image/png",
-          storageMode: "full",
-          imageUrl: null,
-          status: "classified",
           attempts: 2,
           label: "dog",
           confidence: 0.6,
-          labelled: false,
+          versionId: fakeId("modelVersions", 2),
           lastError,
           lastErrorAt: lastError === undefined ? undefined : failedAt,
-        },
-        result: { ...result, versionId: "modelVersions:2" },
+        }),
+        result,
         classes,
         label: null,
       }))
-      .on("classifications:retry", retry);
+      .on(api.classifications.retry, retry);
   }
 
   async function mountPictureCard(backend: FakeBackend, user = userWithRole("labeller")) {
@@ -137,7 +135,7 @@ describe("PictureResultCard: a failed re-classification", () => {
     lastError = "the weights file of version 3 (candidate) is missing from storage: an admin must re-import it or activate another version";
     const backend = pictureBackend(() => {
       lastError = undefined;
-      return { ...result, versionId: "modelVersions:3", versionNumber: 3, versionName: "candidate" };
+      return { ...result, versionId: fakeId("modelVersions", 3), versionNumber: 3, versionName: "candidate" };
     });
     const card = await mountPictureCard(backend);
     expect(card.find(".result-card__last-error").text()).toContain(
@@ -147,7 +145,7 @@ describe("PictureResultCard: a failed re-classification", () => {
 
     await retryButton(card)!.trigger("click");
     await flushPromises();
-    expect(backend.callsTo("classifications:retry").map((call) => call.args)).toEqual([{ pictureId: "pictures:7" }]);
+    expect(backend.callsTo(api.classifications.retry).map((call) => call.args)).toEqual([{ pictureId: "pictures:7" }]);
     expect(card.find(".result-card__last-error").exists()).toBe(false);
   });
 
@@ -166,12 +164,12 @@ describe("PictureResultCard: a failed re-classification", () => {
   it("offers the retry only to the uploader or an admin; others see the reason alone", async () => {
     lastError = "no active model version";
     const backend = pictureBackend(() => result);
-    const otherLabeller = await mountPictureCard(backend, { ...userWithRole("labeller"), _id: "users:2" });
+    const otherLabeller = await mountPictureCard(backend, { ...userWithRole("labeller"), _id: fakeId("users", 2) });
     expect(otherLabeller.find(".result-card__last-error").text()).toContain("no active model version");
     expect(retryButton(otherLabeller)).toBeUndefined();
-    const analyst = await mountPictureCard(backend, { ...userWithRole("analyst"), _id: "users:1" });
+    const analyst = await mountPictureCard(backend, { ...userWithRole("analyst"), _id: fakeId("users", 1) });
     expect(retryButton(analyst)).toBeUndefined();
-    const admin = await mountPictureCard(backend, { ...userWithRole("admin"), _id: "users:9" });
+    const admin = await mountPictureCard(backend, { ...userWithRole("admin"), _id: fakeId("users", 9) });
     expect(retryButton(admin)).toBeDefined();
   });
 

@@ -1,32 +1,45 @@
 import { describe, expect, it } from "vitest";
+import { api } from "../../convex/_generated/api";
 import { flushPromises } from "@vue/test-utils";
 import SettingsPage from "../../src/pages/SettingsPage.vue";
-import { FakeBackend } from "./fakeBackend";
+import type { FunctionReturnType } from "convex/server";
+import { FakeBackend, fakeId } from "./fakeBackend";
 import { mountWithBackend, userWithRole } from "./mountWithBackend";
 
 const featureDim = 4;
 
+const settings: FunctionReturnType<typeof api.settings.get> = {
+  privacyMode: "full",
+  clipModelId: "Xenova/clip-vit-base-patch32",
+  featureDim,
+  promotion: { rule: "floors", nonInferiorityMargin: 0.01, maxAccuracyDrop: 0.02, minPerClassRecall: 0.5, maxPerClassRecallDrop: 0.1 },
+  signUp: "open",
+};
+
 function adminBackend() {
   return new FakeBackend()
-    .on("settings:get", {
-      privacyMode: "full",
-      clipModelId: "Xenova/clip-vit-base-patch32",
-      featureDim,
-      promotion: { maxAccuracyDrop: 0.02, minPerClassRecall: 0.5, maxPerClassRecallDrop: 0.1 },
-    })
-    .on("settings:update", (patch: unknown) => patch)
-    .on("users:list", {
+    .on(api.settings.get, settings)
+    .on(api.settings.update, ({ privacyMode, promotion }) => ({
+      ...settings,
+      privacyMode: privacyMode ?? settings.privacyMode,
+      promotion: {
+        ...settings.promotion,
+        ...Object.fromEntries(Object.entries(promotion ?? {}).filter(([, value]) => value !== undefined)),
+      },
+    }))
+    .on(api.users.list, {
       users: [
-        { _id: "users:1", email: "admin@example.com", name: null, role: "admin" },
-        { _id: "users:2", email: "new@example.com", name: null, role: null },
+        { _id: fakeId("users", 1), email: "admin@example.com", name: null, role: "admin" },
+        { _id: fakeId("users", 2), email: "new@example.com", name: null, role: null },
       ],
       invitations: [],
     })
-    .on("users:setRole", null)
-    .on("labelledSet:summary", { total: 0, bySource: { picture: 0, import: 0 }, labels: [], imports: [] })
-    .on("labelledSet:importItems", ({ items }: { items: unknown[] }) => ({
-      importId: "labelledImports:1",
+    .on(api.users.setRole, null)
+    .on(api.labelledSet.summary, { total: 0, limit: 20_000, bySource: { picture: 0, import: 0 }, labels: [], imports: [] })
+    .on(api.labelledSet.importItems, ({ items }) => ({
+      importId: fakeId("labelledImports", 1),
       added: items.length,
+      duplicates: 0,
       importItemCount: items.length,
       labelsUnknownToActive: [],
     }));
@@ -54,9 +67,9 @@ describe("SettingsPage", () => {
     await wrapper.find('input[type="radio"][value="thumbnail"]').setValue(true);
     await wrapper.find('form[aria-label="Deployment settings"]').trigger("submit");
     await flushPromises();
-    expect(backend.callsTo("settings:update")[0].args).toEqual({
+    expect(backend.callsTo(api.settings.update)[0].args).toEqual({
       privacyMode: "thumbnail",
-      promotion: { maxAccuracyDrop: 0.02, minPerClassRecall: 0.5, maxPerClassRecallDrop: 0.1 },
+      promotion: { rule: "floors", nonInferiorityMargin: 0.01, maxAccuracyDrop: 0.02, minPerClassRecall: 0.5, maxPerClassRecallDrop: 0.1 },
     });
   });
 
@@ -65,7 +78,7 @@ describe("SettingsPage", () => {
     const { wrapper } = await mountSettings(backend);
     await wrapper.find('select[aria-label="Role of new@example.com"]').setValue("labeller");
     await flushPromises();
-    expect(backend.callsTo("users:setRole")[0].args).toEqual({ userId: "users:2", role: "labeller" });
+    expect(backend.callsTo(api.users.setRole)[0].args).toEqual({ userId: "users:2", role: "labeller" });
   });
 
   it("imports a labelled set in chunks of at most 200 items", async () => {
@@ -77,7 +90,7 @@ describe("SettingsPage", () => {
 
     await wrapper.find('form[aria-label="Import a labelled set"]').trigger("submit");
     await flushPromises();
-    const calls = backend.callsTo("labelledSet:importItems");
+    const calls = backend.callsTo(api.labelledSet.importItems);
     expect(calls.map((call) => call.args.items.length)).toEqual([200, 200, 50]);
     expect(calls.every((call) => call.args.name === "march")).toBe(true);
     expect(calls[0].args.items[0]).toEqual({ features: [0.5, 0.5, 0.5, 0.5], label: "cat" });
@@ -95,15 +108,15 @@ describe("SettingsPage", () => {
     expect(problems[2]).toMatch(/^line 4: expected \{"features": number\[\], "label": string\}; label: /);
     await wrapper.find('form[aria-label="Import a labelled set"]').trigger("submit");
     await flushPromises();
-    expect(backend.callsTo("labelledSet:importItems")).toEqual([]);
+    expect(backend.callsTo(api.labelledSet.importItems)).toEqual([]);
   });
 
   it("says how far an import got when the server refuses a chunk", async () => {
     let calls = 0;
-    const backend = adminBackend().on("labelledSet:importItems", ({ items }: { items: unknown[] }) => {
+    const backend = adminBackend().on(api.labelledSet.importItems, ({ items }) => {
       calls += 1;
       if (calls === 2) throw new Error('Uncaught ConvexError: Labelled items not imported: items[3].label "zebra" is not a class of any model version.');
-      return { importId: "labelledImports:1", added: items.length, importItemCount: items.length, labelsUnknownToActive: [] };
+      return { importId: fakeId("labelledImports", 1), added: items.length, duplicates: 0, importItemCount: items.length, labelsUnknownToActive: [] };
     });
     const { wrapper, pickJsonl } = await mountSettings(backend);
     await pickJsonl("set.jsonl", Array.from({ length: 300 }, () => line("cat")).join("\n"));

@@ -1,9 +1,12 @@
 import { describe, expect, it, vi } from "vitest";
+import { api } from "../../convex/_generated/api";
 import { flushPromises } from "@vue/test-utils";
 import { ref } from "vue";
 import LabelPage from "../../src/pages/LabelPage.vue";
-import { imagePipelineKey, type ClipModelStatus, type ImagePipeline, type StoredImage } from "../../src/composables/imagePipeline";
-import { FakeBackend } from "./fakeBackend";
+import type { StoredImage } from "../../src/images/imageFiles";
+import { imagePipelineKey, type ClipModelStatus, type ImagePipeline } from "../../src/images/imagePipeline";
+import { FakeBackend, fakeId } from "./fakeBackend";
+import { pictureSummary, type ClassificationResult } from "./fixtures";
 import { mountWithBackend, userWithRole } from "./mountWithBackend";
 
 interface Deferred<T> {
@@ -47,7 +50,7 @@ function controllablePipeline() {
   return { pipeline, calls, modelStatus };
 }
 
-const classificationResult = {
+const classificationResult: ClassificationResult = {
   label: "cat",
   confidence: 0.81,
   top: [
@@ -55,26 +58,32 @@ const classificationResult = {
     { label: "dog", probability: 0.12 },
     { label: "fox", probability: 0.04 },
   ],
-  versionId: "modelVersions:1",
+  versionId: fakeId("modelVersions", 1),
   versionNumber: 3,
   versionName: "spring-retrain",
 };
 
 function labellerBackend(privacyMode: "full" | "thumbnail" | "none" = "full") {
-  const classify = { pending: [] as Deferred<typeof classificationResult>[] };
+  const classify = { pending: [] as Deferred<ClassificationResult>[] };
   const backend = new FakeBackend()
-    .on("users:me", userWithRole("labeller"))
-    .on("settings:get", { privacyMode, clipModelId: "Xenova/clip-vit-base-patch32", featureDim: 512, promotion: {} })
-    .on("pictures:generateUploadUrl", "https://upload.example/1")
-    .on("pictures:record", () => "pictures:1")
-    .on("classifications:classify", () => {
-      const step = deferred<typeof classificationResult>();
+    .on(api.users.me, userWithRole("labeller"))
+    .on(api.settings.get, {
+      privacyMode,
+      clipModelId: "Xenova/clip-vit-base-patch32",
+      featureDim: 512,
+      promotion: { rule: "floors", nonInferiorityMargin: 0.01, maxAccuracyDrop: 0.02, minPerClassRecall: 0.5, maxPerClassRecallDrop: 0.1 },
+      signUp: "open",
+    })
+    .on(api.pictures.generateUploadUrl, "https://upload.example/1")
+    .on(api.pictures.record, () => fakeId("pictures", 1))
+    .on(api.classifications.classify, () => {
+      const step = deferred<ClassificationResult>();
       classify.pending.push(step);
       return step.promise;
     })
-    .on("classifications:retry", () => classificationResult)
-    .on("pictures:get", {
-      picture: { _id: "pictures:1", fileName: "cat.jpg", imageUrl: null },
+    .on(api.classifications.retry, () => classificationResult)
+    .on(api.pictures.get, {
+      picture: pictureSummary(1, { fileName: "cat.jpg" }),
       result: classificationResult,
       classes: ["cat", "dog", "fox", "owl"],
       label: null,
@@ -118,7 +127,7 @@ describe("upload queue on the label page", () => {
     calls.prepare[0].resolve(stored);
     await flushPromises();
     expect(page.statusOf("cat.jpg")).toBe("Extracting features");
-    expect(backend.callsTo("pictures:record")[0].args).toEqual({
+    expect(backend.callsTo(api.pictures.record)[0].args).toEqual({
       storageId: "storage-1",
       fileName: "cat.jpg",
       contentType: "image/jpeg",
@@ -130,7 +139,7 @@ describe("upload queue on the label page", () => {
     calls.extract[0].resolve(new Float32Array(512).fill(0.5));
     await flushPromises();
     expect(page.statusOf("cat.jpg")).toBe("Classifying");
-    const sent = backend.callsTo("classifications:classify")[0].args;
+    const sent = backend.callsTo(api.classifications.classify)[0].args;
     expect(sent.pictureId).toBe("pictures:1");
     expect(sent.clipFeatures).toHaveLength(512);
 
@@ -138,7 +147,7 @@ describe("upload queue on the label page", () => {
     await flushPromises();
     expect(page.statusOf("cat.jpg")).toBe("Done");
     const card = page.wrapper.find('article[aria-label="Result for cat.jpg"]');
-    expect(card.text()).toContain("Model version 3 (spring-retrain)");
+    expect(card.text()).toContain('Model version v3 “spring-retrain”');
     expect(card.findAll('[role="meter"]').map((meter) => meter.attributes("aria-label"))).toEqual([
       "cat probability",
       "dog probability",
@@ -189,11 +198,11 @@ describe("upload queue on the label page", () => {
     await item.find('button[aria-label="Retry cat.jpg"]').trigger("click");
     await flushPromises();
     expect(page.statusOf("cat.jpg")).toBe("Done");
-    expect(backend.callsTo("classifications:retry")).toEqual([
+    expect(backend.callsTo(api.classifications.retry)).toEqual([
       { kind: "action", name: "classifications:retry", args: { pictureId: "pictures:1" } },
     ]);
     expect(calls.extract).toHaveLength(1);
-    expect(backend.callsTo("pictures:record")).toHaveLength(1);
+    expect(backend.callsTo(api.pictures.record)).toHaveLength(1);
   });
 
   it("re-extracts on retry when extraction failed, without uploading again", async () => {
@@ -219,7 +228,7 @@ describe("upload queue on the label page", () => {
     classify.pending[0].resolve(classificationResult);
     await flushPromises();
     expect(page.statusOf("cat.jpg")).toBe("Done");
-    expect(backend.callsTo("pictures:record")).toHaveLength(1);
+    expect(backend.callsTo(api.pictures.record)).toHaveLength(1);
   });
 
   it("rejects a non-image before upload, naming the file, with no retry", async () => {
@@ -249,9 +258,9 @@ describe("upload queue on the label page", () => {
     calls.prepare[0].resolve(null);
     await flushPromises();
 
-    expect(backend.callsTo("pictures:generateUploadUrl")).toEqual([]);
+    expect(backend.callsTo(api.pictures.generateUploadUrl)).toEqual([]);
     expect(backend.uploads).toEqual([]);
-    expect(backend.callsTo("pictures:record")[0].args.storageId).toBeUndefined();
+    expect(backend.callsTo(api.pictures.record)[0].args.storageId).toBeUndefined();
   });
 
   it("sends the sniffed image type for a file without a MIME type when no copy is stored", async () => {
@@ -267,7 +276,7 @@ describe("upload queue on the label page", () => {
     calls.prepare[0].resolve(null);
     await flushPromises();
 
-    expect(backend.callsTo("pictures:record")[0].args).toMatchObject({ fileName: "scan-0001", contentType: "image/png" });
+    expect(backend.callsTo(api.pictures.record)[0].args).toMatchObject({ fileName: "scan-0001", contentType: "image/png" });
   });
 
   it("refuses a file whose type is neither given nor recognisable before anything is uploaded, naming it", async () => {
@@ -317,7 +326,7 @@ describe("upload queue on the label page", () => {
 
   it("moves the focus to the next result waiting for a label", async () => {
     const { backend, classify } = labellerBackend();
-    backend.on("labels:set", { verdict: "accepted" });
+    backend.on(api.labels.set, { verdict: "accepted", labelledSet: "added" });
     const { pipeline, calls } = controllablePipeline();
     const host = document.body.appendChild(document.createElement("div"));
     const page = await mountLabelPage(backend, pipeline, host);

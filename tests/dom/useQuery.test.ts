@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { defineComponent, h, ref, type Ref } from "vue";
+import { defineComponent, h, nextTick, ref, type Ref } from "vue";
 import { flushPromises, mount } from "@vue/test-utils";
 import { makeFunctionReference } from "convex/server";
-import { backendKey } from "../../src/convex/backendClient";
-import { useQuery } from "../../src/composables/useQuery";
+import { backendKey } from "../../src/backend/backendClient";
+import { untilLoaded, useQuery, type QueryState } from "../../src/composables/useQuery";
 import { FakeBackend } from "./fakeBackend";
 
 const countQuery = makeFunctionReference<"query", { label: string }, number>("pictures:count");
+const addMutation = makeFunctionReference<"mutation", Record<string, never>, null>("pictures:add");
 
 function mountCounter(backend: FakeBackend, label: Ref<string | null>) {
   const Counter = defineComponent({
@@ -20,7 +21,7 @@ function mountCounter(backend: FakeBackend, label: Ref<string | null>) {
 
 describe("useQuery", () => {
   it("shows loading, then the result, and follows argument changes with one live subscription", async () => {
-    const backend = new FakeBackend().on("pictures:count", ({ label }: { label: string }) => label.length);
+    const backend = new FakeBackend().on(countQuery, ({ label }: { label: string }) => label.length);
     const label = ref<string | null>("cat");
     const wrapper = mountCounter(backend, label);
     expect(wrapper.text()).toBe("loading");
@@ -30,12 +31,12 @@ describe("useQuery", () => {
     label.value = "zebra";
     await flushPromises();
     expect(wrapper.text()).toBe("count 5");
-    expect(backend.activeSubscriptions("pictures:count")).toHaveLength(1);
-    expect(backend.activeSubscriptions("pictures:count")[0].args).toEqual({ label: "zebra" });
+    expect(backend.activeSubscriptions(countQuery)).toHaveLength(1);
+    expect(backend.activeSubscriptions(countQuery)[0].args).toEqual({ label: "zebra" });
   });
 
   it("does not resubscribe when the getter rebuilds equal arguments", async () => {
-    const backend = new FakeBackend().on("pictures:count", 1);
+    const backend = new FakeBackend().on(countQuery, 1);
     const label = ref<string | null>("cat");
     mountCounter(backend, label);
     await flushPromises();
@@ -46,7 +47,7 @@ describe("useQuery", () => {
   });
 
   it("stays idle while skipped and unsubscribes when the component unmounts", async () => {
-    const backend = new FakeBackend().on("pictures:count", 7);
+    const backend = new FakeBackend().on(countQuery, 7);
     const label = ref<string | null>(null);
     const wrapper = mountCounter(backend, label);
     await flushPromises();
@@ -60,7 +61,7 @@ describe("useQuery", () => {
   });
 
   it("exposes server errors", async () => {
-    const backend = new FakeBackend().on("pictures:count", () => {
+    const backend = new FakeBackend().on(countQuery, () => {
       throw new Error("This needs the labeller role; you are analyst.");
     });
     const wrapper = mountCounter(backend, ref<string | null>("cat"));
@@ -71,15 +72,43 @@ describe("useQuery", () => {
   it("refreshes live results after a write", async () => {
     let stored = 1;
     const backend = new FakeBackend()
-      .on("pictures:count", () => stored)
-      .on("pictures:add", () => {
+      .on(countQuery, () => stored)
+      .on(addMutation, () => {
         stored += 1;
         return null;
       });
     const wrapper = mountCounter(backend, ref<string | null>("cat"));
     await flushPromises();
-    await backend.mutation(makeFunctionReference<"mutation">("pictures:add"), {});
+    await backend.mutation(addMutation, {});
     await flushPromises();
     expect(wrapper.text()).toBe("count 2");
+  });
+
+  it("untilLoaded waits for the first result, and rejects with the query's error", async () => {
+    let fail = false;
+    const backend = new FakeBackend().on(countQuery, ({ label }) => {
+      if (fail) throw new Error(`no count for ${label}`);
+      return label.length;
+    });
+    const label = ref("cat");
+    let state!: QueryState<number>;
+    mount(
+      defineComponent({
+        setup() {
+          state = useQuery(countQuery, () => ({ label: label.value }));
+          return () => h("p");
+        },
+      }),
+      { global: { provide: { [backendKey as symbol]: backend } } },
+    );
+    const first = untilLoaded(state);
+    expect(state.isLoading.value).toBe(true);
+    await expect(first).resolves.toBe(3);
+
+    fail = true;
+    label.value = "zebra";
+    await nextTick();
+    const failed = untilLoaded(state);
+    await expect(failed).rejects.toThrow("no count for zebra");
   });
 });

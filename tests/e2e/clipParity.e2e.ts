@@ -13,7 +13,7 @@ import { tinyClipModelDir } from "../../tools/writeTinyClipModel.ts";
 import { expectNoRequestLeftLocalhost, fixtureImagesDir, openSession, type JourneySession } from "./session.ts";
 
 type ExtractorModule = typeof import("../../src/composables/useClipExtractor.ts");
-type ImageFilesModule = typeof import("../../src/utils/imageFiles.ts");
+type ImageFilesModule = typeof import("../../src/images/imageFiles.ts");
 
 interface BrowserImage {
   name: string;
@@ -140,30 +140,33 @@ describe("CLIP in Chromium", () => {
     const large = await sharp({ create: { width: 3000, height: 2000, channels: 3, background: { r: 200, g: 90, b: 30 } } }).png().toBuffer();
     const result = await session.page.evaluate(async (largeBase64: string) => {
       const importModule = new Function("path", "return import(path)") as (path: string) => Promise<ImageFilesModule>;
-      const { checkImageFile, downscaleImage, makeThumbnail } = await importModule("/src/utils/imageFiles.ts");
+      const { checkImageFile, downscaleImage, makeThumbnail } = await importModule("/src/images/imageFiles.ts");
       const messageOf = (promise: Promise<unknown>) => promise.then(() => "accepted", (error: Error) => error.message);
       const largeFile = new File([Uint8Array.from(atob(largeBase64), (char) => char.charCodeAt(0))], "large.png", { type: "image/png" });
-      const size = async (blob: Blob) => {
-        const bitmap = await createImageBitmap(blob);
-        const dims = [bitmap.width, bitmap.height, blob.type];
+      /** The size a stored image says it has, and the size its blob decodes to: they must agree. */
+      const size = async (stored: { blob: Blob; width: number; height: number }) => {
+        const bitmap = await createImageBitmap(stored.blob);
+        const decoded = [bitmap.width, bitmap.height];
         bitmap.close();
-        return dims;
+        return { reported: [stored.width, stored.height, stored.blob.type], decoded };
       };
-      const downscaled = await downscaleImage(largeFile);
+      const kept = await downscaleImage(largeFile, 4000);
       return {
         large: await messageOf(checkImageFile(largeFile)),
         text: await messageOf(checkImageFile(new File(["hello"], "notes.txt", { type: "text/plain" }))),
         corrupt: await messageOf(checkImageFile(new File([new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3])], "broken.jpg", { type: "image/jpeg" }))),
-        downscaled: await size(downscaled),
+        downscaled: await size(await downscaleImage(largeFile)),
         thumbnail: await size(await makeThumbnail(largeFile)),
-        smallKept: (await downscaleImage(largeFile, 4000)) === largeFile,
+        smallKept: kept.blob === largeFile,
+        keptSize: [kept.width, kept.height],
       };
     }, large.toString("base64"));
     expect(result.large).toBe("accepted");
     expect(result.text).toBe('"notes.txt" is not an image (text/plain)');
     expect(result.corrupt).toMatch(/^"broken\.jpg" could not be decoded: .+/);
-    expect(result.downscaled).toEqual([2048, 1365, "image/png"]);
-    expect(result.thumbnail).toEqual([256, 171, "image/jpeg"]);
+    expect(result.downscaled).toEqual({ reported: [2048, 1365, "image/png"], decoded: [2048, 1365] });
+    expect(result.thumbnail).toEqual({ reported: [256, 171, "image/jpeg"], decoded: [256, 171] });
     expect(result.smallKept).toBe(true);
+    expect(result.keptSize).toEqual([3000, 2000]);
   });
 });

@@ -103,7 +103,7 @@ describe("labeller", () => {
 
     for (const [index, name] of names.entries()) {
       const card = page.getByRole("article", { name: `Result for ${name}` });
-      await expect.poll(() => card.getByText("Model version 1 (demo-mlp)").count()).toBe(1);
+      await expect.poll(() => card.getByText('Model version v1 “demo-mlp”').count()).toBe(1);
       const meters = card.getByRole("meter");
       expect(await meters.count()).toBeGreaterThanOrEqual(3);
       const probabilities = await meters.evaluateAll((nodes) => nodes.map((node) => Number(node.getAttribute("aria-valuenow"))));
@@ -167,7 +167,7 @@ async function confirmWithReason(page: Page, reason: string): Promise<void> {
 }
 
 function activeText(page: Page) {
-  return page.getByText(/^Active: v\d+ · /).textContent();
+  return page.getByText(/^Active: v\d+ "/).textContent();
 }
 
 async function postFault(path: "deleteActiveWeights" | "clearActiveVersion" | "restore"): Promise<{ versionNumber?: number }> {
@@ -212,13 +212,13 @@ describe("labeller, errors", () => {
         page,
         "meadow",
         2,
-        "the weights of v1 “demo-mlp” are missing from storage: an admin must re-import them or activate another version",
+        "the weights file of version 1 (demo-mlp) is missing from storage: an admin must re-import it or activate another version",
       );
       await saveScreenshot(page, "labeller-classification-failed");
       // …and puts it back: the retry reuses the stored features.
       await postFault("restore");
-      await retryAndExpectVersion(page, "meadow-2.png", "1 (demo-mlp)");
-      expect(labeller.calls).toContain("action classifications:retry");
+      await retryAndExpectVersion(page, "meadow-2.png", 'v1 “demo-mlp”');
+      expect(labeller.calls).toContain("action imageClassification:retryClassification");
 
       // A deployment with no active version (as before the first activation).
       expect((await postFault("clearActiveVersion")).versionNumber).toBe(1);
@@ -230,7 +230,7 @@ describe("labeller, errors", () => {
       await admin.page.getByRole("button", { name: "Activate v1" }).click();
       await confirmWithReason(admin.page, "no version was active");
       await expect.poll(() => activeText(admin.page), { timeout: 30_000 }).toContain("Active: v1");
-      await retryAndExpectVersion(page, "meadow-3.png", "1 (demo-mlp)");
+      await retryAndExpectVersion(page, "meadow-3.png", 'v1 “demo-mlp”');
     } finally {
       await postFault("restore");
     }
@@ -265,7 +265,7 @@ describe("admin, versions", () => {
     await expect.poll(() => dialog.count(), { timeout: 60_000 }).toBe(0);
     await expect.poll(() => versionRows.count(), { timeout: 30_000 }).toBe(3);
     expect(await versionRows.filter({ hasText: "demo-mlp-v3" }).count()).toBe(1);
-    expect(admin.calls).toContain("action models:register");
+    expect(admin.calls).toContain("action models:registerVersion");
 
     // The broken file: every shape problem the validator finds is listed, and nothing is uploaded.
     const brokenText = await readFile(resolve(projectRoot, "weights/demo/broken-shapes.json"), "utf8");
@@ -294,11 +294,11 @@ describe("admin, versions", () => {
     // Compare v3 with the active v1.
     await page.getByRole("button", { name: "Compare v3" }).click();
     const compareForm = page.getByRole("form", { name: "Versions to compare" });
-    await compareForm.getByLabel("Candidate").selectOption({ label: "v3 · demo-mlp-v3" });
+    await compareForm.getByLabel("Candidate").selectOption({ label: 'v3 “demo-mlp-v3”' });
     await compareForm.getByRole("button", { name: "Compare" }).click();
     const result = page.getByLabel("Comparison result");
     await expect.poll(() => result.count(), { timeout: 60_000 }).toBe(1);
-    const comparedOn = /v3 demo-mlp-v3 \(candidate\) against v1 demo-mlp \(baseline\) on (\d+) labelled items/.exec((await result.textContent()) ?? "");
+    const comparedOn = /v3 “demo-mlp-v3” \(candidate\) against v1 “demo-mlp” \(baseline\) on (\d+) labelled items/.exec((await result.textContent()) ?? "");
     // The imported set (120 items) plus the pictures labellers have labelled so far.
     expect(Number(comparedOn?.[1])).toBeGreaterThanOrEqual(120);
     expect(["passes", "blocks activation"]).toContain((await result.getByTestId("gate-verdict").textContent())!.trim());
@@ -309,10 +309,10 @@ describe("admin, versions", () => {
     // Activate v3 with a reason, then roll back to v1.
     await page.getByRole("button", { name: "Activate v3" }).click();
     await confirmWithReason(page, "e2e: promote the retrained candidate");
-    await expect.poll(() => activeText(page), { timeout: 30_000 }).toContain("Active: v3 · demo-mlp-v3");
+    await expect.poll(() => activeText(page), { timeout: 30_000 }).toContain('Active: v3 “demo-mlp-v3”');
     await page.getByRole("button", { name: "Roll back" }).click();
     await confirmWithReason(page, "e2e: back to the proven version");
-    await expect.poll(() => activeText(page), { timeout: 30_000 }).toContain("Active: v1 · demo-mlp");
+    await expect.poll(() => activeText(page), { timeout: 30_000 }).toContain('Active: v1 “demo-mlp”');
 
     const timeline = page.getByRole("table", { name: "Activation timeline" }).locator("tbody tr");
     await expect.poll(() => timeline.filter({ hasText: "e2e: back to the proven version" }).count(), { timeout: 30_000 }).toBe(1);
@@ -396,7 +396,7 @@ describe("analyst", () => {
     }
     const timeSeries = await inspectChart(page, charts.timeSeries);
     // The seed activated v1 two weeks ago; the admin journey activated v3 and rolled back today.
-    expect(timeSeries!.markers).toEqual(expect.arrayContaining(["activated v1", "activated v3", "rollback to v1"]));
+    expect(timeSeries!.markers).toEqual(expect.arrayContaining(['activated v1 “demo-mlp”', 'activated v3 “demo-mlp-v3”', 'rollback to v1 “demo-mlp”']));
     expect(await page.getByTestId("drift-summary").textContent()).toMatch(/Jensen–Shannon divergence \d\.\d{4} · PSI \d+\.\d{4} \([1-9]\d* vs [1-9]\d* classifications\)/);
     expect(await page.getByRole("table", { name: "Drift per class" }).locator("tbody tr").count()).toBeGreaterThan(1);
     await saveScreenshot(page, "analyst-analytics");

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConvexError } from "convex/values";
-import { postToUploadUrl } from "../../src/convex/backendClient";
-import { errorMessage } from "../../src/convex/errorMessage";
+import { postToUploadUrl } from "../../src/backend/backendClient";
+import { errorMessage } from "../../src/backend/errorMessage";
 import { chunk, parseLabelledSetJsonl } from "../../src/labelledSetFile";
 
 describe("errorMessage", () => {

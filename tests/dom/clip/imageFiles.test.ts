@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkImageFile, imageTypeOf, scaledSize, sniffImageType, type ImageDecoder } from "../../../src/utils/imageFiles.ts";
+import { checkImageFile, imageTypeOf, scaledSize, sniffImageType, type ImageDecoder } from "../../../src/images/imageFiles.ts";
 
 const pngBytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
 const decodesAs = (width: number, height: number): ImageDecoder => async () => ({ width, height });

@@ -11,6 +11,11 @@ export interface ImageSize {
   height: number;
 }
 
+/** An image to upload, with the size it has (the server records it with the picture). */
+export interface StoredImage extends ImageSize {
+  blob: Blob;
+}
+
 /** Decodes enough of an image to know it is valid; browsers use createImageBitmap. */
 export type ImageDecoder = (file: Blob) => Promise<ImageSize & { close?: () => void }>;
 
@@ -115,7 +120,7 @@ async function decodeBitmap(file: Blob): Promise<ImageBitmap> {
 }
 
 /** Draws `bitmap` (the decoded `file`) scaled down, and closes it. */
-async function drawScaled(file: Blob, bitmap: ImageBitmap, maxEdge: number, type: string, quality: number, background?: string): Promise<Blob> {
+async function drawScaled(file: Blob, bitmap: ImageBitmap, maxEdge: number, type: string, quality: number, background?: string): Promise<StoredImage> {
   try {
     const { width, height } = scaledSize(bitmap, maxEdge);
     const canvas = new OffscreenCanvas(width, height);
@@ -127,7 +132,7 @@ async function drawScaled(file: Blob, bitmap: ImageBitmap, maxEdge: number, type
       context.fillRect(0, 0, width, height);
     }
     context.drawImage(bitmap, 0, 0, width, height);
-    return await canvas.convertToBlob({ type, quality });
+    return { blob: await canvas.convertToBlob({ type, quality }), width, height };
   } catch (error) {
     throw new Error(`"${nameOf(file)}" could not be resized: ${messageOf(error)}`);
   } finally {
@@ -140,11 +145,13 @@ async function drawScaled(file: Blob, bitmap: ImageBitmap, maxEdge: number, type
  * already fit are returned as they are; PNGs stay PNG (lossless), other
  * formats become JPEG.
  */
-export async function downscaleImage(file: Blob, maxEdge = 2048): Promise<Blob> {
+export async function downscaleImage(file: Blob, maxEdge = 2048): Promise<StoredImage> {
   const bitmap = await decodeBitmap(file);
   if (Math.max(bitmap.width, bitmap.height) <= maxEdge) {
+    // ImageBitmap.close() resets width and height to 0, so read them first.
+    const { width, height } = bitmap;
     bitmap.close();
-    return file;
+    return { blob: file, width, height };
   }
   return file.type === "image/png"
     ? drawScaled(file, bitmap, maxEdge, "image/png", 1)
@@ -152,6 +159,6 @@ export async function downscaleImage(file: Blob, maxEdge = 2048): Promise<Blob> 
 }
 
 /** A small JPEG preview (longest side maxEdge), transparent areas on white. */
-export async function makeThumbnail(file: Blob, maxEdge = 256): Promise<Blob> {
+export async function makeThumbnail(file: Blob, maxEdge = 256): Promise<StoredImage> {
   return drawScaled(file, await decodeBitmap(file), maxEdge, "image/jpeg", 0.8, "#fff");
 }
