@@ -167,7 +167,7 @@ async function confirmWithReason(page: Page, reason: string): Promise<void> {
 }
 
 function activeText(page: Page) {
-  return page.getByText(/^Active: v\d+ "/).textContent();
+  return page.getByText(/^Active: v\d+ “/).textContent();
 }
 
 async function postFault(path: "deleteActiveWeights" | "clearActiveVersion" | "restore"): Promise<{ versionNumber?: number }> {
@@ -212,13 +212,13 @@ describe("labeller, errors", () => {
         page,
         "meadow",
         2,
-        "the weights file of version 1 (demo-mlp) is missing from storage: an admin must re-import it or activate another version",
+        "the weights of v1 “demo-mlp” are missing from storage: an admin must re-import them or activate another version",
       );
       await saveScreenshot(page, "labeller-classification-failed");
       // …and puts it back: the retry reuses the stored features.
       await postFault("restore");
       await retryAndExpectVersion(page, "meadow-2.png", 'v1 “demo-mlp”');
-      expect(labeller.calls).toContain("action imageClassification:retryClassification");
+      expect(labeller.calls).toContain("action classifications:retry");
 
       // A deployment with no active version (as before the first activation).
       expect((await postFault("clearActiveVersion")).versionNumber).toBe(1);
@@ -265,7 +265,7 @@ describe("admin, versions", () => {
     await expect.poll(() => dialog.count(), { timeout: 60_000 }).toBe(0);
     await expect.poll(() => versionRows.count(), { timeout: 30_000 }).toBe(3);
     expect(await versionRows.filter({ hasText: "demo-mlp-v3" }).count()).toBe(1);
-    expect(admin.calls).toContain("action models:registerVersion");
+    expect(admin.calls).toContain("action models:register");
 
     // The broken file: every shape problem the validator finds is listed, and nothing is uploaded.
     const brokenText = await readFile(resolve(projectRoot, "weights/demo/broken-shapes.json"), "utf8");
