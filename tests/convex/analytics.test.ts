@@ -295,3 +295,32 @@ describe("scale: chart queries read only the counters in range", () => {
     ).rejects.toThrow(/Scanned too many documents/);
   }, 120_000);
 });
+
+describe("drift reads both windows on one budget", () => {
+  test("two windows of 12,600 counter rows each (within partial months, so no monthly rows help) are refused together with a sentence", async () => {
+    const t = makeBackend();
+    const analyst = await asUser(t, "analyst");
+    // 42 days × 300 keys per window: the all-versions rows of a deployment whose versions together know 300 classes.
+    const keys = Array.from({ length: 300 }, (_, i) => `class-${i}`);
+    const windowA = { start: Date.UTC(2025, 0, 10), days: 42 };
+    const windowB = { start: Date.UTC(2025, 2, 10), days: 42 };
+    const rows: Array<{ bucket: string; key: string }> = [];
+    for (const window of [windowA, windowB]) {
+      for (let d = 0; d < window.days; d++) for (const key of keys) rows.push({ bucket: day(window.start + d * DAY_MS), key });
+    }
+    for (let from = 0; from < rows.length; from += 8000) {
+      await t.run(async (ctx) => {
+        for (const row of rows.slice(from, from + 8000)) await ctx.db.insert("analyticsCounts", { period: "day", bucket: row.bucket, kind: "class", key: row.key, count: 1 });
+      });
+    }
+    const rangeOf = (window: typeof windowA) => ({ from: day(window.start), to: day(window.start + (window.days - 1) * DAY_MS) });
+    const a = rangeOf(windowA);
+    const b = rangeOf(windowB);
+    await expect(analyst.client.query(api.analytics.drift, { a, b })).rejects.toThrow(
+      `${b.from} to ${b.to} needs more than 20000 counter rows: choose a shorter range or one version.`,
+    );
+    // One window is within the budget on its own.
+    const series = await analyst.client.query(api.analytics.timeSeries, a);
+    expect(series.series.reduce((sum, entry) => sum + entry.counts.reduce((x, y) => x + y, 0), 0)).toBe(42 * 300);
+  }, 120_000);
+});
