@@ -209,10 +209,20 @@ function logSigmoid(z: number): number {
 }
 
 /**
- * Writes probabilities for one logit vector. sigmoid-normalized is computed
- * in log space (sigmoid, then divide by the sum), so very negative logits,
- * whose sigmoids all underflow to 0, still give a proper distribution
- * instead of 0/0.
+ * True when every logit is above -700 (NaN is not): each sigmoid is then at
+ * least e^-700, far from float64's underflow, and dividing the sigmoids by
+ * their sum directly is as accurate as doing it in log space.
+ */
+function sigmoidsStayNormal(z: ArrayLike<number>, zOffset: number, n: number): boolean {
+  for (let k = 0; k < n; k++) if (!(z[zOffset + k] > -700)) return false;
+  return true;
+}
+
+/**
+ * Writes probabilities for one logit vector. sigmoid-normalized divides the
+ * sigmoids by their sum; where a logit is so negative that sigmoids could
+ * underflow to 0, it does so in log space, so a vector whose sigmoids all
+ * underflow still gives a proper distribution instead of 0/0.
  */
 function writeProbabilities(
   z: ArrayLike<number>,
@@ -227,6 +237,17 @@ function writeProbabilities(
       const v = z[zOffset + k];
       out[outOffset + k] = v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
     }
+    return;
+  }
+  if (activation === "sigmoid-normalized" && sigmoidsStayNormal(z, zOffset, n)) {
+    // One exp per class instead of the log-space path's three transcendental calls.
+    let sum = 0;
+    for (let k = 0; k < n; k++) {
+      const s = 1 / (1 + Math.exp(-z[zOffset + k]));
+      out[outOffset + k] = s;
+      sum += s;
+    }
+    for (let k = 0; k < n; k++) out[outOffset + k] /= sum;
     return;
   }
   let max = -Infinity;

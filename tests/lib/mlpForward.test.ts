@@ -11,7 +11,7 @@ import {
 import { toMlpModel } from "../../convex/lib/mlpModel.ts";
 import type { CanonicalWeights, OutputActivation } from "../../convex/lib/weightsFormat.ts";
 import { makeCanonicalWeights, randomVector } from "./weightsFixtures.ts";
-import { enableRelaxedSimd } from "./relaxedSimd.ts";
+import { enableRelaxedSimd } from "../../tools/relaxedSimd.ts";
 import { mlpKernelRelaxedSimd } from "../../convex/lib/mlpKernelBytes.ts";
 import { seededRandom } from "../../tools/seededRandom.ts";
 
@@ -104,6 +104,18 @@ for (const kernel of ["js", ...wasmKernels] as const satisfies MlpKernelChoice[]
       expect(probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
       expect(labelIndex).toBe(0);
       expectClose(probabilities, [1 / (1 + Math.exp(-1)), Math.exp(-1) / (1 + Math.exp(-1)), 0], 1e-12);
+    });
+
+    it("normalises sigmoids the same on both sides of the -700 logit below which it switches to log space", () => {
+      for (const bias of [[-690, -691.5, -692], [-699, -700.5, -702], [3, -699.75, -701]]) {
+        const weights = makeCanonicalWeights({ dims: [2, 3] });
+        weights.layers[0].weight = [[0, 0], [0, 0], [0, 0]];
+        weights.layers[0].bias = bias;
+        const probabilities = mlpForward(toMlpModel(weights), [1, 1]).probabilities;
+        const sigmoids = bias.map((z) => 1 / (1 + Math.exp(-z)));
+        const total = sigmoids.reduce((a, b) => a + b, 0);
+        sigmoids.forEach((s, k) => expect(Math.abs(probabilities[k] - s / total)).toBeLessThanOrEqual(1e-15));
+      }
     });
 
     it("keeps softmax finite for huge logits", () => {

@@ -10,7 +10,7 @@ import {
   mlpKernelWatPath,
   renderMlpKernelModule,
 } from "../../tools/build/buildMlpKernel.ts";
-import { enableRelaxedSimd } from "./relaxedSimd.ts";
+import { enableRelaxedSimd } from "../../tools/relaxedSimd.ts";
 
 enableRelaxedSimd();
 

@@ -10,7 +10,7 @@ import { afterAll, beforeEach, describe, expect, test } from "vitest";
 import fc from "fast-check";
 import { mlpForward, mlpProbabilitiesBatch, normalizeFeatures, setMlpKernel } from "../../convex/lib/mlpForward.ts";
 import type { MlpModel, OutputActivation } from "../../convex/lib/weightsFormat.ts";
-import { enableRelaxedSimd } from "../lib/relaxedSimd.ts";
+import { enableRelaxedSimd } from "../../tools/relaxedSimd.ts";
 
 enableRelaxedSimd();
 
