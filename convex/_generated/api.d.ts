@@ -39,7 +39,7 @@ import type * as lib_labelErrors from "../lib/labelErrors.js";
 import type * as lib_labelledEvaluation from "../lib/labelledEvaluation.js";
 import type * as lib_metrics from "../lib/metrics.js";
 import type * as lib_mlpForward from "../lib/mlpForward.js";
-import type * as lib_mlpKernelWasm from "../lib/mlpKernelWasm.js";
+import type * as lib_mlpKernelBytes from "../lib/mlpKernelBytes.js";
 import type * as lib_mlpModel from "../lib/mlpModel.js";
 import type * as lib_mlpWasmKernel from "../lib/mlpWasmKernel.js";
 import type * as lib_pairedStats from "../lib/pairedStats.js";
@@ -111,7 +111,7 @@ declare const fullApi: ApiFromModules<{
   "lib/labelledEvaluation": typeof lib_labelledEvaluation;
   "lib/metrics": typeof lib_metrics;
   "lib/mlpForward": typeof lib_mlpForward;
-  "lib/mlpKernelWasm": typeof lib_mlpKernelWasm;
+  "lib/mlpKernelBytes": typeof lib_mlpKernelBytes;
   "lib/mlpModel": typeof lib_mlpModel;
   "lib/mlpWasmKernel": typeof lib_mlpWasmKernel;
   "lib/pairedStats": typeof lib_pairedStats;

@@ -1,11 +1,13 @@
 import {
   copyWasmInputRows,
+  preferredWasmKernel,
   prepareWasmInputRows,
   runWasmLayers,
   wasmKernelFor,
   wasmKernelUnavailableReason,
   wasmLogitStride,
   writeWasmInputRow,
+  type WasmKernelVariant,
   type WasmMlp,
 } from "./mlpWasmKernel.ts";
 import type { FeatureNormalization, MlpLayer, MlpModel, OutputActivation } from "./weightsFormat.ts";
@@ -13,11 +15,12 @@ import type { FeatureNormalization, MlpLayer, MlpModel, OutputActivation } from 
 /**
  * The MLP forward pass, for Convex's default runtime and the browser.
  *
- * Two kernels compute the dense layers. Where WebAssembly is available, a
+ * Three kernels compute the dense layers. Where WebAssembly is available, a
  * SIMD kernel (convex/lib/mlpKernel.wat, driven by mlpWasmKernel.ts) does it
- * in float32, as PyTorch does; inputs or activations too large for float32
- * fall back to the JavaScript kernel for that vector or chunk. The
- * JavaScript kernel below is the fallback everywhere else.
+ * in float32, as PyTorch does: with relaxed SIMD's fused multiply-add where
+ * the runtime offers it, plain SIMD otherwise. Inputs or activations too
+ * large for float32 fall back to the JavaScript kernel for that vector or
+ * chunk. The JavaScript kernel below is the fallback everywhere else.
  *
  * Speed matters (a classify call decodes and runs the model every time), so
  * the JavaScript kernels keep independent accumulators (the adds of one dot
@@ -206,10 +209,20 @@ function logSigmoid(z: number): number {
 }
 
 /**
- * Writes probabilities for one logit vector. sigmoid-normalized is computed
- * in log space (sigmoid, then divide by the sum), so very negative logits,
- * whose sigmoids all underflow to 0, still give a proper distribution
- * instead of 0/0.
+ * True when every logit is above -700 (NaN is not): each sigmoid is then at
+ * least e^-700, far from float64's underflow, and dividing the sigmoids by
+ * their sum directly is as accurate as doing it in log space.
+ */
+function sigmoidsStayNormal(z: ArrayLike<number>, zOffset: number, n: number): boolean {
+  for (let k = 0; k < n; k++) if (!(z[zOffset + k] > -700)) return false;
+  return true;
+}
+
+/**
+ * Writes probabilities for one logit vector. sigmoid-normalized divides the
+ * sigmoids by their sum; where a logit is so negative that sigmoids could
+ * underflow to 0, it does so in log space, so a vector whose sigmoids all
+ * underflow still gives a proper distribution instead of 0/0.
  */
 function writeProbabilities(
   z: ArrayLike<number>,
@@ -224,6 +237,17 @@ function writeProbabilities(
       const v = z[zOffset + k];
       out[outOffset + k] = v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
     }
+    return;
+  }
+  if (activation === "sigmoid-normalized" && sigmoidsStayNormal(z, zOffset, n)) {
+    // One exp per class instead of the log-space path's three transcendental calls.
+    let sum = 0;
+    for (let k = 0; k < n; k++) {
+      const s = 1 / (1 + Math.exp(-z[zOffset + k]));
+      out[outOffset + k] = s;
+      sum += s;
+    }
+    for (let k = 0; k < n; k++) out[outOffset + k] /= sum;
     return;
   }
   let max = -Infinity;
@@ -305,32 +329,50 @@ function predictionFrom(model: MlpModel, probabilities: number[]): MlpPrediction
   return { probabilities, labelIndex, label: model.classes[labelIndex], confidence: probabilities[labelIndex] };
 }
 
-export type MlpKernelChoice = "auto" | "wasm" | "js";
+/** "wasm-relaxed": WebAssembly with relaxed SIMD's fused multiply-add; "wasm": plain WebAssembly SIMD; "js": JavaScript. */
+export type MlpKernel = "wasm-relaxed" | "wasm" | "js";
+export type MlpKernelChoice = "auto" | MlpKernel;
+
+const wasmVariantOf: Record<Exclude<MlpKernel, "js">, WasmKernelVariant> = { "wasm-relaxed": "relaxed-simd", wasm: "simd" };
+const kernelOfVariant: Record<WasmKernelVariant, Exclude<MlpKernel, "js">> = { "relaxed-simd": "wasm-relaxed", simd: "wasm" };
+const kernelNames: Record<Exclude<MlpKernel, "js">, string> = { "wasm-relaxed": "relaxed-SIMD", wasm: "SIMD" };
 
 let kernelChoice: MlpKernelChoice = "auto";
 
 /**
  * Chooses the dense-layer kernel for every later call in this module scope:
- * "auto" (the default) uses WebAssembly SIMD where the runtime allows it and
- * JavaScript otherwise; "js" forces JavaScript; "wasm" forces WebAssembly
- * and throws here, saying why, where it cannot run. Tests use it to check
- * both kernels.
+ * "auto" (the default) uses the fastest the runtime allows (relaxed SIMD,
+ * then SIMD, then JavaScript); "js" forces JavaScript; "wasm" and
+ * "wasm-relaxed" force a WebAssembly build and throw here, saying why,
+ * where it cannot run. Tests and the bench use it to check every kernel.
  */
 export function setMlpKernel(choice: MlpKernelChoice): void {
-  if (choice === "wasm") {
-    const reason = wasmKernelUnavailableReason();
-    if (reason !== null) throw new Error(`setMlpKernel("wasm"): the WebAssembly SIMD kernel cannot run here: ${reason}`);
+  if (choice === "wasm" || choice === "wasm-relaxed") {
+    const reason = wasmKernelUnavailableReason(wasmVariantOf[choice]);
+    if (reason !== null) throw new Error(`setMlpKernel("${choice}"): the WebAssembly ${kernelNames[choice]} kernel cannot run here: ${reason}`);
   }
   kernelChoice = choice;
 }
 
+function chosenVariant(): WasmKernelVariant | null {
+  if (kernelChoice === "js") return null;
+  if (kernelChoice === "auto") return preferredWasmKernel();
+  return wasmVariantOf[kernelChoice];
+}
+
 /** The kernel the next call will use for its dense layers (before any per-call fallback for huge magnitudes). */
-export function activeMlpKernel(): "wasm" | "js" {
-  return kernelChoice === "js" || wasmKernelUnavailableReason() !== null ? "js" : "wasm";
+export function activeMlpKernel(): MlpKernel {
+  const variant = chosenVariant();
+  return variant === null ? "js" : kernelOfVariant[variant];
 }
 
 function wasmKernelIfChosen(model: MlpModel): WasmMlp | null {
-  return kernelChoice === "js" ? null : wasmKernelFor(model);
+  const variant = chosenVariant();
+  if (variant === null) return null;
+  const kernel = wasmKernelFor(model, variant);
+  // Under "auto", a model whose relaxed-SIMD instance could not be built still gets the plain one.
+  if (kernel === null && kernelChoice === "auto" && variant === "relaxed-simd") return wasmKernelFor(model, "simd");
+  return kernel;
 }
 
 /**

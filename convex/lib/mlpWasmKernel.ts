@@ -1,17 +1,29 @@
-import { mlpKernelWasm } from "./mlpKernelWasm.ts";
+import { mlpKernelRelaxedSimd, mlpKernelSimd, relaxedSimdProbe } from "./mlpKernelBytes.ts";
 import type { MlpModel } from "./weightsFormat.ts";
 
 /**
  * The WebAssembly SIMD kernel's JavaScript side (mlpForward.ts decides when
- * to use it): compile the module once per module scope, give each model its
+ * to use it): compile a module once per module scope, give each model its
  * own instance whose linear memory holds the model's weights (padded for
  * SIMD) and two activation buffers, and run the layers.
  *
+ * There are two builds of the same kernel (convex/lib/mlpKernel.wat): one
+ * with relaxed SIMD's fused multiply-add, for runtimes that offer the
+ * proposal (V8 from 11.4, so Node 22 and later; Node 20 only with
+ * --experimental-wasm-relaxed-simd), and one with plain SIMD. Which one a
+ * runtime has is asked once, with WebAssembly.validate on a 37-byte probe
+ * module, so no compile error is needed to find out.
+ *
  * Convex's default runtime may not allow WebAssembly (unverified, see
  * docs/performance.md), so everything here degrades to `null` and the
- * caller uses the JavaScript kernel. The module is compiled synchronously:
- * it is far below the 4 KB browsers allow for that on their main thread.
+ * caller uses the JavaScript kernel. Modules are compiled synchronously:
+ * each is far below the 4 KB browsers allow for that on their main thread.
  */
+
+/** "relaxed-simd": fused multiply-adds; "simd": the plain build. */
+export type WasmKernelVariant = "relaxed-simd" | "simd";
+
+const variantBytes: Record<WasmKernelVariant, Uint8Array<ArrayBuffer>> = { "relaxed-simd": mlpKernelRelaxedSimd, simd: mlpKernelSimd };
 
 interface KernelExports {
   memory: WebAssembly.Memory;
@@ -29,6 +41,7 @@ interface WasmLayer {
 }
 
 export interface WasmMlp {
+  variant: WasmKernelVariant;
   exports: KernelExports;
   /** View over the instance's whole memory (it never grows after set-up). */
   memory: Float32Array;
@@ -53,36 +66,68 @@ export const WASM_MAGNITUDE_LIMIT = 1e30;
 const ROW_CAPACITY = 128;
 const PAGE_BYTES = 65536;
 
-let compiled: WebAssembly.Module | null | undefined;
-let unavailableReason = "";
-const kernels = new WeakMap<MlpModel, WasmMlp | null>();
+interface CompiledVariant {
+  module: WebAssembly.Module | null;
+  /** Why `module` is null. */
+  reason: string;
+}
+
+const compiled = new Map<WasmKernelVariant, CompiledVariant>();
+const kernels = new WeakMap<MlpModel, Map<WasmKernelVariant, WasmMlp | null>>();
 
 function roundUpTo8(n: number): number {
   return (n + 7) & ~7;
 }
 
-function compiledKernel(): WebAssembly.Module | null {
-  if (compiled !== undefined) return compiled;
-  if (typeof WebAssembly !== "object" || WebAssembly === null) {
-    unavailableReason = "there is no WebAssembly global";
-    compiled = null;
-    return compiled;
+function hasWebAssembly(): boolean {
+  return typeof WebAssembly === "object" && WebAssembly !== null;
+}
+
+function relaxedSimdRefusal(): string | null {
+  try {
+    if (WebAssembly.validate(relaxedSimdProbe)) return null;
+    return "the runtime does not offer relaxed SIMD (WebAssembly.validate refused a module using f32x4.relaxed_madd)";
+  } catch (error) {
+    return `WebAssembly.validate failed: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+function compileVariant(variant: WasmKernelVariant): CompiledVariant {
+  if (!hasWebAssembly()) return { module: null, reason: "there is no WebAssembly global" };
+  if (variant === "relaxed-simd") {
+    const refusal = relaxedSimdRefusal();
+    if (refusal !== null) return { module: null, reason: refusal };
   }
   try {
-    compiled = new WebAssembly.Module(mlpKernelWasm);
+    return { module: new WebAssembly.Module(variantBytes[variant]), reason: "" };
   } catch (error) {
-    unavailableReason = `compiling the SIMD module failed: ${error instanceof Error ? error.message : String(error)}`;
-    compiled = null;
+    return { module: null, reason: `compiling the ${variant === "simd" ? "SIMD" : "relaxed-SIMD"} module failed: ${error instanceof Error ? error.message : String(error)}` };
   }
-  return compiled;
 }
 
-/** Why the WebAssembly kernel cannot run here, or null when it can. */
-export function wasmKernelUnavailableReason(): string | null {
-  return compiledKernel() === null ? unavailableReason : null;
+function compiledKernel(variant: WasmKernelVariant): CompiledVariant {
+  let entry = compiled.get(variant);
+  if (!entry) {
+    entry = compileVariant(variant);
+    compiled.set(variant, entry);
+  }
+  return entry;
 }
 
-function buildKernel(model: MlpModel, module: WebAssembly.Module): WasmMlp {
+/** Why this variant of the WebAssembly kernel cannot run here, or null when it can. */
+export function wasmKernelUnavailableReason(variant: WasmKernelVariant): string | null {
+  const entry = compiledKernel(variant);
+  return entry.module === null ? entry.reason : null;
+}
+
+/** The fastest variant this runtime runs: relaxed SIMD, else plain SIMD, else null (JavaScript only). */
+export function preferredWasmKernel(): WasmKernelVariant | null {
+  if (wasmKernelUnavailableReason("relaxed-simd") === null) return "relaxed-simd";
+  if (wasmKernelUnavailableReason("simd") === null) return "simd";
+  return null;
+}
+
+function buildKernel(model: MlpModel, module: WebAssembly.Module, variant: WasmKernelVariant): WasmMlp {
   const exports = new WebAssembly.Instance(module, {}).exports as unknown as KernelExports;
   const layers: WasmLayer[] = [];
   let bytes = 0;
@@ -106,24 +151,29 @@ function buildKernel(model: MlpModel, module: WebAssembly.Module): WasmMlp {
     for (let o = 0; o < layer.outDim; o++) memory.set(layer.weight.subarray(o * layer.inDim, (o + 1) * layer.inDim), weightAt / 4 + o * inPad);
     memory.set(layer.bias, biasAt / 4);
   });
-  return { exports, memory, layers, bufferAt, rowCapacity: ROW_CAPACITY, inputStride: layers[0].inPad };
+  return { variant, exports, memory, layers, bufferAt, rowCapacity: ROW_CAPACITY, inputStride: layers[0].inPad };
 }
 
-/** The model's kernel instance (built on first use, then cached), or null where WebAssembly is unavailable. */
-export function wasmKernelFor(model: MlpModel): WasmMlp | null {
-  const cached = kernels.get(model);
+/** The model's instance of this kernel variant (built on first use, then cached), or null where it cannot run. */
+export function wasmKernelFor(model: MlpModel, variant: WasmKernelVariant): WasmMlp | null {
+  let byVariant = kernels.get(model);
+  if (!byVariant) {
+    byVariant = new Map();
+    kernels.set(model, byVariant);
+  }
+  const cached = byVariant.get(variant);
   if (cached !== undefined) return cached;
-  const module = compiledKernel();
+  const { module } = compiledKernel(variant);
   let kernel: WasmMlp | null = null;
   if (module) {
     try {
-      kernel = buildKernel(model, module);
-    } catch (error) {
+      kernel = buildKernel(model, module, variant);
+    } catch {
       // An instance needs memory for the padded weights; if the runtime refuses it, this model runs in JavaScript.
-      unavailableReason = `instantiating the kernel failed: ${error instanceof Error ? error.message : String(error)}`;
+      kernel = null;
     }
   }
-  kernels.set(model, kernel);
+  byVariant.set(variant, kernel);
   return kernel;
 }
 

@@ -14,11 +14,15 @@ import { benchFeatures, canonicalJsonText, makeRandomBenchModel } from "../../to
 import { measureColdStart } from "../../tools/bench/coldStage.ts";
 import { measureDecode } from "../../tools/bench/decodeStage.ts";
 import { evaluateTarget, type BenchFigure } from "../../tools/bench/figures.ts";
-import { createOrtSession, maxAbsDifference, measureForward, measureScaling, runOrt } from "../../tools/bench/forwardStage.ts";
+import { createOrtSession, maxAbsDifference, measureForward, measureScaling, runOrtProbabilities } from "../../tools/bench/forwardStage.ts";
 import { measureReplay, timeEndToEndReplay } from "../../tools/bench/replayStage.ts";
 import { formatReport } from "../../tools/bench/report.ts";
 import { comparePaired, median } from "../../tools/bench/timing.ts";
+import { enableRelaxedSimd } from "../../tools/relaxedSimd.ts";
 import { capturedIo } from "../lib/capturedIo.ts";
+
+// As `npm run bench` does, so every kernel's figures are produced on Node 20 too.
+enableRelaxedSimd();
 
 const tiny = { trials: 2, minTrialMs: 1, warmupMs: 0 };
 
@@ -84,7 +88,7 @@ describe("ONNX reference graph", () => {
       const session: InferenceSession = await createOrtSession(model);
       try {
         const features = benchFeatures(6, 24, 4);
-        const reference = await runOrt(session, features, 6, 24);
+        const reference = await runOrtProbabilities(session, model, features, 6);
         expect(maxAbsDifference(mlpProbabilitiesBatch(model, features, 6), reference)).toBeLessThan(1e-6);
       } finally {
         await session.release();
@@ -107,7 +111,7 @@ describe("stages", () => {
 
   it("measures the forward pass with an agreeing reference", async () => {
     const figures = await measureForward({ bench, batchSize: 8, timing: tiny });
-    expect(figures.map((f) => f.id)).toEqual(["forward.single", "forward.batch", "forward.singleJs", "forward.batchJs"]);
+    expect(figures.map((f) => f.id)).toEqual(["forward.singleRelaxed", "forward.batchRelaxed", "forward.single", "forward.batch", "forward.singleJs", "forward.batchJs"]);
     figures.forEach(expectWellFormed);
     for (const figure of figures) {
       expect(figure.values.maxAbsDifference).toBeLessThan(1e-5);
@@ -118,10 +122,13 @@ describe("stages", () => {
   it("measures cost per vector for each model and batch size", async () => {
     const other = makeRandomBenchModel([32, 24, 6], 6);
     const figures = await measureScaling({ models: [{ key: "a", bench }, { key: "b", bench: other }], batchSizes: [1, 5], timing: tiny });
-    expect(figures.map((f) => f.id)).toEqual(["scaling.aB1", "scaling.aB5", "scaling.aB1Js", "scaling.aB5Js", "scaling.bB1", "scaling.bB5", "scaling.bB1Js", "scaling.bB5Js"]);
+    expect(figures.map((f) => f.id)).toEqual([
+      ...["scaling.aB1Relaxed", "scaling.aB5Relaxed", "scaling.aB1", "scaling.aB5", "scaling.aB1Js", "scaling.aB5Js"],
+      ...["scaling.bB1Relaxed", "scaling.bB5Relaxed", "scaling.bB1", "scaling.bB5", "scaling.bB1Js", "scaling.bB5Js"],
+    ]);
     figures.forEach(expectWellFormed);
     expect(figures[1].values).toMatchObject({ batchSize: 5, parameters: bench.parameterCount });
-    expect(figures[3].subject.name).toBe("mlpProbabilitiesBatch (js)");
+    expect(figures[5].subject.name).toBe("mlpProbabilitiesBatch (js)");
   });
 
   it("measures decoding against JSON.parse", async () => {
@@ -134,9 +141,10 @@ describe("stages", () => {
 
   it("decodes and runs the bundled engine in fresh contexts", async () => {
     const figures = await measureColdStart({ bench, contexts: 2 });
-    expect(figures.map((f) => f.id)).toEqual(["cold.decode", "cold.forward", "cold.forwardJs"]);
+    expect(figures.map((f) => f.id)).toEqual(["cold.decode", "cold.forwardRelaxed", "cold.forward", "cold.forwardJs"]);
     figures.forEach(expectWellFormed);
     expect(figures[1].values.kernelCompileMs).toBeGreaterThan(0);
+    expect(figures[2].values.kernelCompileMs).toBeGreaterThan(0);
     expect(figures[0].target?.text).toBe("≤ 500 µs");
   });
 
@@ -203,6 +211,7 @@ describe("runBench and its CLI", () => {
     const report = await runBench({ stages: ["forward"], settings: quickSettings, onProgress: (line) => progress.push(line) });
     expect(report.stages.map((s) => s.stage)).toEqual(["forward"]);
     expect(report.machine.cpus).toBeGreaterThan(0);
+    expect(report.machine.relaxedSimd).toMatch(/^(built in|--experimental-wasm-relaxed-simd)$/);
     expect(progress[0]).toMatch(/\[1\/1\] MLP forward/);
     const table = formatReport(report);
     expect(report.quick).toBe(true);

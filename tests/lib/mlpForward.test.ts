@@ -11,7 +11,11 @@ import {
 import { toMlpModel } from "../../convex/lib/mlpModel.ts";
 import type { CanonicalWeights, OutputActivation } from "../../convex/lib/weightsFormat.ts";
 import { makeCanonicalWeights, randomVector } from "./weightsFixtures.ts";
+import { enableRelaxedSimd } from "../../tools/relaxedSimd.ts";
+import { mlpKernelRelaxedSimd } from "../../convex/lib/mlpKernelBytes.ts";
 import { seededRandom } from "../../tools/seededRandom.ts";
+
+enableRelaxedSimd();
 
 /** The forward pass written as plainly as possible, straight from the nested canonical arrays. */
 function referenceForward(weights: CanonicalWeights, features: number[]): number[] {
@@ -53,9 +57,11 @@ const activations: OutputActivation[] = ["sigmoid-normalized", "softmax", "sigmo
 
 afterAll(() => setMlpKernel("auto"));
 
-for (const kernel of ["js", "wasm"] as const satisfies MlpKernelChoice[]) {
-  // The WebAssembly kernel computes in float32, as PyTorch does; 1e-5 is the engine's agreed tolerance against it.
-  const tolerance = kernel === "wasm" ? 1e-5 : 1e-6;
+const wasmKernels = ["wasm-relaxed", "wasm"] as const satisfies MlpKernelChoice[];
+
+for (const kernel of ["js", ...wasmKernels] as const satisfies MlpKernelChoice[]) {
+  // The WebAssembly kernels compute in float32, as PyTorch does; 1e-5 is the engine's agreed tolerance against it.
+  const tolerance = kernel === "js" ? 1e-6 : 1e-5;
 
   describe(`mlpForward (${kernel} kernel)`, () => {
     beforeEach(() => setMlpKernel(kernel));
@@ -98,6 +104,18 @@ for (const kernel of ["js", "wasm"] as const satisfies MlpKernelChoice[]) {
       expect(probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
       expect(labelIndex).toBe(0);
       expectClose(probabilities, [1 / (1 + Math.exp(-1)), Math.exp(-1) / (1 + Math.exp(-1)), 0], 1e-12);
+    });
+
+    it("normalises sigmoids the same on both sides of the -700 logit below which it switches to log space", () => {
+      for (const bias of [[-690, -691.5, -692], [-699, -700.5, -702], [3, -699.75, -701]]) {
+        const weights = makeCanonicalWeights({ dims: [2, 3] });
+        weights.layers[0].weight = [[0, 0], [0, 0], [0, 0]];
+        weights.layers[0].bias = bias;
+        const probabilities = mlpForward(toMlpModel(weights), [1, 1]).probabilities;
+        const sigmoids = bias.map((z) => 1 / (1 + Math.exp(-z)));
+        const total = sigmoids.reduce((a, b) => a + b, 0);
+        sigmoids.forEach((s, k) => expect(Math.abs(probabilities[k] - s / total)).toBeLessThanOrEqual(1e-15));
+      }
     });
 
     it("keeps softmax finite for huge logits", () => {
@@ -146,6 +164,15 @@ for (const kernel of ["js", "wasm"] as const satisfies MlpKernelChoice[]) {
       });
     }
 
+    it("agrees with mlpForward within float32 rounding (1e-6) on the product's shape, pairs and the odd row alike", () => {
+      const weights = makeCanonicalWeights({ dims: [512, 256, 128, 12], seed: 21, normalize: "l2" });
+      const model = toMlpModel(weights);
+      const random = seededRandom(22);
+      const rows = Array.from({ length: 9 }, () => randomVector(512, random, 3));
+      const batch = mlpProbabilitiesBatch(model, new Float32Array(rows.flat()), rows.length);
+      rows.forEach((features, r) => expectClose(batch.subarray(r * 12, (r + 1) * 12), mlpForward(model, features).probabilities, 1e-6));
+    });
+
     it("refuses a buffer that is not count × dim", () => {
       const model = toMlpModel(makeCanonicalWeights({ dims: [8, 3] }));
       expect(() => mlpForwardBatch(model, new Float32Array(20), 2)).toThrow("mlpForwardBatch (features.length / count): expected 8 features, got 10");
@@ -164,67 +191,141 @@ describe("normalizeFeatures", () => {
 describe("kernel choice", () => {
   afterAll(() => setMlpKernel("auto"));
 
-  it("uses WebAssembly by default where it is available (Node) and JavaScript when forced", () => {
+  it("uses the relaxed-SIMD kernel by default where the runtime offers it, and each other kernel when forced", () => {
     setMlpKernel("auto");
+    expect(activeMlpKernel()).toBe("wasm-relaxed");
+    setMlpKernel("wasm");
     expect(activeMlpKernel()).toBe("wasm");
     setMlpKernel("js");
     expect(activeMlpKernel()).toBe("js");
   });
 
-  it("really runs the WebAssembly kernel: it sums in float32, the JavaScript kernel in float64", () => {
-    // Inputs 0, 8 and 16 land in the same SIMD lane and accumulator: 1e8 + 1 rounds back to 1e8 in float32.
-    const weights = makeCanonicalWeights({ dims: [24, 2], outputActivation: "softmax" });
-    weights.layers[0].weight = [Array.from({ length: 24 }, () => 1), Array.from({ length: 24 }, () => 0)];
+  for (const kernel of wasmKernels) {
+    it(`really runs the WebAssembly kernel (${kernel}): it sums in float32, the JavaScript kernel in float64`, () => {
+      // Inputs 0, 8 and 16 land in the same SIMD lane and accumulator: 1e8 + 1 rounds back to 1e8 in float32.
+      const weights = makeCanonicalWeights({ dims: [24, 2], outputActivation: "softmax" });
+      weights.layers[0].weight = [Array.from({ length: 24 }, () => 1), Array.from({ length: 24 }, () => 0)];
+      weights.layers[0].bias = [0, 0];
+      const model = toMlpModel(weights);
+      const features = Array.from({ length: 24 }, (_, i) => (i === 0 ? 1e8 : i === 8 ? 1 : i === 16 ? -1e8 : 0));
+      setMlpKernel("js");
+      expectClose(mlpForward(model, features).probabilities, [1 / (1 + Math.exp(-1)), 1 / (1 + Math.exp(1))], 1e-12);
+      setMlpKernel(kernel);
+      expect(mlpForward(model, features).probabilities).toEqual([0.5, 0.5]);
+      expect(Array.from(mlpProbabilitiesBatch(model, [...features, ...features, ...features], 3))).toEqual([0.5, 0.5, 0.5, 0.5, 0.5, 0.5]);
+    });
+  }
+
+  it("runs a fused multiply-add where the CPU has one: the relaxed kernel keeps a product's low bits that the plain one rounds away", () => {
+    // Inputs 0 and 8 share an accumulator. (1 + 2⁻¹²)² = 1 + 2⁻¹¹ + 2⁻²⁴, which float32 rounds to 1 + 2⁻¹¹:
+    // added to −(1 + 2⁻¹¹) it leaves 0 unfused and exactly 2⁻²⁴ fused.
+    const a = 1 + 2 ** -12;
+    const weights = makeCanonicalWeights({ dims: [16, 2], outputActivation: "sigmoid" });
+    weights.layers[0].weight = [Array.from({ length: 16 }, (_, i) => (i === 0 ? 1 : i === 8 ? a : 0)), Array.from({ length: 16 }, () => 0)];
     weights.layers[0].bias = [0, 0];
     const model = toMlpModel(weights);
-    const features = Array.from({ length: 24 }, (_, i) => (i === 0 ? 1e8 : i === 8 ? 1 : i === 16 ? -1e8 : 0));
-    setMlpKernel("js");
-    expectClose(mlpForward(model, features).probabilities, [1 / (1 + Math.exp(-1)), 1 / (1 + Math.exp(1))], 1e-12);
+    const features = Array.from({ length: 16 }, (_, i) => (i === 0 ? -(1 + 2 ** -11) : i === 8 ? a : 0));
+    const fused = 1 / (1 + Math.exp(-(2 ** -24)));
     setMlpKernel("wasm");
     expect(mlpForward(model, features).probabilities).toEqual([0.5, 0.5]);
-    expect(Array.from(mlpProbabilitiesBatch(model, [...features, ...features, ...features], 3))).toEqual([0.5, 0.5, 0.5, 0.5, 0.5, 0.5]);
+    expect(Array.from(mlpProbabilitiesBatch(model, [...features, ...features], 2))).toEqual([0.5, 0.5, 0.5, 0.5]);
+    setMlpKernel("wasm-relaxed");
+    // relaxed_madd may also be unfused on a CPU without FMA; x86-64 with FMA3 (this machine) and arm64 fuse.
+    expect(mlpForward(model, features).probabilities).toEqual([fused, 0.5]);
+    expect(Array.from(mlpProbabilitiesBatch(model, [...features, ...features], 2))).toEqual([fused, 0.5, fused, 0.5]);
   });
 
-  it("hands magnitudes float32 cannot hold to the JavaScript kernel, so the ±1e200 activation cap gives the same answers", () => {
-    const weights = makeCanonicalWeights({ dims: [9, 6, 3], outputActivation: "sigmoid-normalized", seed: 4 });
-    const model = toMlpModel(weights);
-    const hugeInputs = [1e31, 1e200, 1e300, Number.MAX_VALUE].map((magnitude) => Array.from({ length: 9 }, (_, i) => (i % 2 ? magnitude : -magnitude / 3)));
-    // Moderate inputs whose first layer overflows float32 through a huge weight.
-    const overflowing = toMlpModel({ ...weights, layers: [{ ...weights.layers[0], weight: weights.layers[0].weight.map((row) => row.map((w) => w * 3e38)) }, weights.layers[1]] });
-    // Same-signed huge inputs: float32 would make every logit +Infinity and softmax NaN; capped at 1e200 they stay ordered.
-    // (Eight classes, so no zero-padded output row turns Infinity × 0 into a NaN that would trigger the fallback anyway.)
-    const saturating = makeCanonicalWeights({ dims: [4, 8], outputActivation: "softmax" });
-    saturating.layers[0].weight = Array.from({ length: 8 }, (_, o) => [1, 1, 1, 1].map((w) => w / (o + 1)));
-    const cases: Array<[typeof model, number[]]> = [
-      ...hugeInputs.map((features): [typeof model, number[]] => [model, features]),
-      [overflowing, Array.from({ length: 9 }, () => 2)],
-      [toMlpModel(saturating), [1e300, 1e300, 1e300, 1e300]],
-    ];
-    for (const [subject, features] of cases) {
-      setMlpKernel("js");
-      const single = mlpForward(subject, features).probabilities;
-      const batch = mlpProbabilitiesBatch(subject, [...features, ...features, ...features], 3);
-      expect(single.every(Number.isFinite)).toBe(true);
-      setMlpKernel("wasm");
-      expect(mlpForward(subject, features).probabilities).toEqual(single);
-      expect(mlpProbabilitiesBatch(subject, [...features, ...features, ...features], 3)).toEqual(batch);
+  it("uses plain SIMD where the runtime refuses the relaxed-SIMD probe, and refuses to force relaxed SIMD there", async () => {
+    vi.resetModules();
+    const validate = vi.spyOn(WebAssembly, "validate").mockReturnValue(false);
+    try {
+      const fresh = await import("../../convex/lib/mlpForward.ts");
+      expect(fresh.activeMlpKernel()).toBe("wasm");
+      expect(validate).toHaveBeenCalled();
+      expect(() => fresh.setMlpKernel("wasm-relaxed")).toThrow(
+        'setMlpKernel("wasm-relaxed"): the WebAssembly relaxed-SIMD kernel cannot run here: the runtime does not offer relaxed SIMD (WebAssembly.validate refused a module using f32x4.relaxed_madd)',
+      );
+      const weights = makeCanonicalWeights({ dims: [67, 33, 9, 5], seed: 7 });
+      const features = randomVector(67, seededRandom(2), 2);
+      expectClose(fresh.mlpForward(toMlpModel(weights), features).probabilities, referenceForward(weights, features), 1e-5);
+    } finally {
+      validate.mockRestore();
+      vi.resetModules();
     }
   });
 
-  it("L2-normalises inputs whose squares overflow or underflow before the WebAssembly kernel sees them", () => {
-    const weights = makeCanonicalWeights({ dims: [20, 7, 4], normalize: "l2", seed: 12 });
-    const model = toMlpModel(weights);
-    const direction = randomVector(20, seededRandom(8), 1);
-    setMlpKernel("wasm");
-    const expected = mlpForward(model, direction).probabilities;
-    expectClose(expected, referenceForward(weights, direction), 1e-5);
-    for (const scale of [1e-200, 1e200, 1e300]) {
-      const scaled = direction.map((v) => v * scale);
-      expectClose(mlpForward(model, scaled).probabilities, expected, 1e-6);
-      const batch = mlpProbabilitiesBatch(model, [...scaled, ...direction, ...scaled], 3);
-      for (let r = 0; r < 3; r++) expectClose(batch.subarray(r * 4, r * 4 + 4), expected, 1e-6);
+  it("falls back to plain SIMD when the relaxed module will not compile, and to JavaScript when neither will", async () => {
+    const OriginalModule = WebAssembly.Module;
+    for (const refuse of ["relaxed", "both"] as const) {
+      vi.resetModules();
+      const compile = vi.spyOn(WebAssembly, "Module").mockImplementation(function (this: unknown, bytes: BufferSource) {
+        // A fresh import has its own copy of the bytes, so compare contents.
+        const isRelaxed = bytes instanceof Uint8Array && bytes.length === mlpKernelRelaxedSimd.length && bytes.every((b, i) => b === mlpKernelRelaxedSimd[i]);
+        if (refuse === "both" || isRelaxed) throw new WebAssembly.CompileError("refused by the test");
+        return new OriginalModule(bytes);
+      } as unknown as typeof WebAssembly.Module);
+      try {
+        const fresh = await import("../../convex/lib/mlpForward.ts");
+        expect(fresh.activeMlpKernel()).toBe(refuse === "relaxed" ? "wasm" : "js");
+        expect(() => fresh.setMlpKernel("wasm-relaxed")).toThrow("compiling the relaxed-SIMD module failed: refused by the test");
+        if (refuse === "both") expect(() => fresh.setMlpKernel("wasm")).toThrow("compiling the SIMD module failed: refused by the test");
+        const weights = makeCanonicalWeights({ dims: [67, 33, 9, 5], seed: 7 });
+        const features = randomVector(67, seededRandom(2), 2);
+        expectClose(fresh.mlpForward(toMlpModel(weights), features).probabilities, referenceForward(weights, features), 1e-5);
+      } finally {
+        compile.mockRestore();
+        vi.resetModules();
+      }
     }
   });
+
+  for (const kernel of wasmKernels) {
+    it(`hands magnitudes float32 cannot hold to the JavaScript kernel (${kernel}), so the ±1e200 activation cap gives the same answers`, () => {
+      const weights = makeCanonicalWeights({ dims: [9, 6, 3], outputActivation: "sigmoid-normalized", seed: 4 });
+      const model = toMlpModel(weights);
+      const hugeInputs = [1e31, 1e200, 1e300, Number.MAX_VALUE].map((magnitude) => Array.from({ length: 9 }, (_, i) => (i % 2 ? magnitude : -magnitude / 3)));
+      // Moderate inputs whose first layer overflows float32 through a huge weight.
+      const overflowing = toMlpModel({ ...weights, layers: [{ ...weights.layers[0], weight: weights.layers[0].weight.map((row) => row.map((w) => w * 3e38)) }, weights.layers[1]] });
+      // Same-signed huge inputs: float32 would make every logit +Infinity and softmax NaN; capped at 1e200 they stay ordered.
+      // (Eight classes, so no zero-padded output row turns Infinity × 0 into a NaN that would trigger the fallback anyway.)
+      const saturating = makeCanonicalWeights({ dims: [4, 8], outputActivation: "softmax" });
+      saturating.layers[0].weight = Array.from({ length: 8 }, (_, o) => [1, 1, 1, 1].map((w) => w / (o + 1)));
+      // +Infinity and −Infinity in two lanes of one sum: only their total, a NaN, reaches the output.
+      const cancelling = makeCanonicalWeights({ dims: [8, 2], outputActivation: "softmax" });
+      cancelling.layers[0].weight = [[3e38, -3e38, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0]];
+      cancelling.layers[0].bias = [0, 0];
+      const cases: Array<[typeof model, number[]]> = [
+        ...hugeInputs.map((features): [typeof model, number[]] => [model, features]),
+        [overflowing, Array.from({ length: 9 }, () => 2)],
+        [toMlpModel(saturating), [1e300, 1e300, 1e300, 1e300]],
+        [toMlpModel(cancelling), [2, 2, 0, 0, 0, 0, 0, 0]],
+      ];
+      for (const [subject, features] of cases) {
+        setMlpKernel("js");
+        const single = mlpForward(subject, features).probabilities;
+        const batch = mlpProbabilitiesBatch(subject, [...features, ...features, ...features], 3);
+        expect(single.every(Number.isFinite)).toBe(true);
+        setMlpKernel(kernel);
+        expect(mlpForward(subject, features).probabilities).toEqual(single);
+        expect(mlpProbabilitiesBatch(subject, [...features, ...features, ...features], 3)).toEqual(batch);
+      }
+    });
+
+    it(`L2-normalises inputs whose squares overflow or underflow before the WebAssembly kernel (${kernel}) sees them`, () => {
+      const weights = makeCanonicalWeights({ dims: [20, 7, 4], normalize: "l2", seed: 12 });
+      const model = toMlpModel(weights);
+      const direction = randomVector(20, seededRandom(8), 1);
+      setMlpKernel(kernel);
+      const expected = mlpForward(model, direction).probabilities;
+      expectClose(expected, referenceForward(weights, direction), 1e-5);
+      for (const scale of [1e-200, 1e200, 1e300]) {
+        const scaled = direction.map((v) => v * scale);
+        expectClose(mlpForward(model, scaled).probabilities, expected, 1e-6);
+        const batch = mlpProbabilitiesBatch(model, [...scaled, ...direction, ...scaled], 3);
+        for (let r = 0; r < 3; r++) expectClose(batch.subarray(r * 4, r * 4 + 4), expected, 1e-6);
+      }
+    });
+  }
 
   it("falls back to JavaScript where WebAssembly is missing, and refuses to force it there", async () => {
     vi.resetModules();
@@ -233,6 +334,7 @@ describe("kernel choice", () => {
       const fresh = await import("../../convex/lib/mlpForward.ts");
       expect(fresh.activeMlpKernel()).toBe("js");
       expect(() => fresh.setMlpKernel("wasm")).toThrow('setMlpKernel("wasm"): the WebAssembly SIMD kernel cannot run here: there is no WebAssembly global');
+      expect(() => fresh.setMlpKernel("wasm-relaxed")).toThrow('setMlpKernel("wasm-relaxed"): the WebAssembly relaxed-SIMD kernel cannot run here: there is no WebAssembly global');
       const weights = makeCanonicalWeights({ dims: [67, 33, 9, 5], seed: 7 });
       const features = randomVector(67, seededRandom(2), 2);
       expectClose(fresh.mlpForward(toMlpModel(weights), features).probabilities, referenceForward(weights, features));

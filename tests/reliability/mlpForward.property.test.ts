@@ -3,12 +3,16 @@
  * magnitudes up to Number.MAX_VALUE — and any weights float32 can hold, the
  * sigmoid-normalized and softmax outputs are a probability distribution:
  * finite, non-negative, summing to 1 (within 1e-6), on both the one-vector
- * and the batch path, with the WebAssembly kernel and with the JavaScript one.
+ * and the batch path, with each WebAssembly kernel (relaxed SIMD and plain
+ * SIMD) and with the JavaScript one.
  */
 import { afterAll, beforeEach, describe, expect, test } from "vitest";
 import fc from "fast-check";
 import { mlpForward, mlpProbabilitiesBatch, normalizeFeatures, setMlpKernel } from "../../convex/lib/mlpForward.ts";
 import type { MlpModel, OutputActivation } from "../../convex/lib/weightsFormat.ts";
+import { enableRelaxedSimd } from "../../tools/relaxedSimd.ts";
+
+enableRelaxedSimd();
 
 const finiteDouble = fc.double({ noNaN: true, noDefaultInfinity: true });
 const hugeMagnitude = fc.constantFrom(1e30, -1e30, 1e150, -1e150, 1e300, -1e300, Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE, 0);
@@ -73,7 +77,7 @@ const caseOf = modelRecipe.chain((recipe) =>
 
 afterAll(() => setMlpKernel("auto"));
 
-for (const kernel of ["js", "wasm"] as const) {
+for (const kernel of ["js", "wasm", "wasm-relaxed"] as const) {
   describe(`mlpForward (${kernel} kernel): any finite input gives a distribution`, () => {
     beforeEach(() => setMlpKernel(kernel));
 
@@ -115,7 +119,7 @@ for (const kernel of ["js", "wasm"] as const) {
   });
 }
 
-describe("the WebAssembly kernel's float32 range", () => {
+describe.each(["wasm", "wasm-relaxed"] as const)("the WebAssembly kernel's float32 range (%s)", (kernel) => {
   test("an input beyond float32's safe range gets exactly the JavaScript kernel's answer (its ±1e200 cap), on both paths", () => {
     fc.assert(
       fc.property(
@@ -126,7 +130,7 @@ describe("the WebAssembly kernel's float32 range", () => {
           setMlpKernel("js");
           const expected = huge.map((row) => mlpForward(model, row).probabilities);
           const expectedBatch = mlpProbabilitiesBatch(model, huge.flat(), huge.length);
-          setMlpKernel("wasm");
+          setMlpKernel(kernel);
           huge.forEach((row, r) => expect(mlpForward(model, row).probabilities).toEqual(expected[r]));
           expect(mlpProbabilitiesBatch(model, huge.flat(), huge.length)).toEqual(expectedBatch);
         },

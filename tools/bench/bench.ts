@@ -16,6 +16,7 @@ import type { BenchFigure, StageReport } from "./figures.ts";
 import { measureForward, measureScaling } from "./forwardStage.ts";
 import { measureReplay } from "./replayStage.ts";
 import { formatReport, type BenchReport } from "./report.ts";
+import { enableRelaxedSimd } from "../relaxedSimd.ts";
 import type { TimingOptions } from "./timing.ts";
 
 export const stageNames = ["forward", "scaling", "decode", "cold", "action", "replay", "browser"] as const;
@@ -95,8 +96,18 @@ const stageTitles: Record<StageName, string> = {
   browser: "CLIP extraction in headless Chromium",
 };
 
+/** Relaxed SIMD, enabled for this process where Node has it behind a flag, so its kernel is measured too; "unavailable" otherwise. */
+function relaxedSimdForBench(): string {
+  try {
+    return enableRelaxedSimd();
+  } catch {
+    return "unavailable";
+  }
+}
+
 export async function runBench({ stages, settings, command = "npm run bench", onProgress }: RunBenchOptions): Promise<BenchReport> {
   const startedAt = new Date().toISOString();
+  const relaxedSimd = relaxedSimdForBench();
   const demo = await loadDemoBenchModel();
   let large: ReturnType<typeof makeRandomBenchModel> | undefined;
   const largeModel = () => (large ??= makeRandomBenchModel(LARGE_MODEL_DIMS));
@@ -163,7 +174,15 @@ export async function runBench({ stages, settings, command = "npm run bench", on
   const cpuList = cpus();
   return {
     startedAt,
-    machine: { cpus: cpuList.length, cpuModel: cpuList[0]?.model ?? "unknown", node: process.versions.node, platform: `${process.platform}-${process.arch}`, loadAverage: loadavg() },
+    machine: {
+      cpus: cpuList.length,
+      cpuModel: cpuList[0]?.model ?? "unknown",
+      node: process.versions.node,
+      v8: process.versions.v8,
+      relaxedSimd,
+      platform: `${process.platform}-${process.arch}`,
+      loadAverage: loadavg(),
+    },
     command,
     quick: settings.quick,
     stages: reports,

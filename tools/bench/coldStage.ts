@@ -11,7 +11,7 @@
 import { build } from "esbuild";
 import { fileURLToPath } from "node:url";
 import { Script, createContext } from "node:vm";
-import type { MlpKernelChoice, MlpPrediction } from "../../convex/lib/mlpForward.ts";
+import type { MlpKernel, MlpKernelChoice, MlpPrediction } from "../../convex/lib/mlpForward.ts";
 import type { MlpModel } from "../../convex/lib/weightsFormat.ts";
 import { benchFeatures, type BenchModel } from "./benchModels.ts";
 import { makeFigure, type BenchFigure } from "./figures.ts";
@@ -21,7 +21,7 @@ interface BundledEngine {
   decodeWeights(bytes: Uint8Array): MlpModel;
   mlpForward(model: MlpModel, features: ArrayLike<number>): MlpPrediction;
   setMlpKernel(choice: MlpKernelChoice): void;
-  activeMlpKernel(): "wasm" | "js";
+  activeMlpKernel(): MlpKernel;
 }
 
 const ENTRY = `export { decodeWeights } from ${JSON.stringify(fileURLToPath(new URL("../../convex/lib/weightsBinary.ts", import.meta.url)))};
@@ -59,18 +59,16 @@ interface ColdSample {
   warmForwardMs: number;
 }
 
-type ColdKernel = "wasm" | "js";
-
-function timeInFreshContext(script: Script, bytes: Uint8Array, features: Float32Array, warmCalls: number, kernel: ColdKernel): ColdSample {
+function timeInFreshContext(script: Script, bytes: Uint8Array, features: Float32Array, warmCalls: number, kernel: MlpKernel): ColdSample {
   const context = createContext({ TextDecoder, TextEncoder, crypto });
   const loadStarted = performance.now();
   script.runInContext(context);
   const engine = (context as { benchEngine: BundledEngine }).benchEngine;
   const loadMs = performance.now() - loadStarted;
-  // setMlpKernel("wasm") compiles the module (or throws saying why it cannot); "auto" would do the same on the first call.
+  // setMlpKernel("wasm" | "wasm-relaxed") compiles the module (or throws saying why it cannot); "auto" would do the same on the first call.
   let started = performance.now();
   engine.setMlpKernel(kernel);
-  const compileMs = kernel === "wasm" ? performance.now() - started : 0;
+  const compileMs = kernel === "js" ? 0 : performance.now() - started;
   started = performance.now();
   const model = engine.decodeWeights(bytes);
   const decodeMs = performance.now() - started;
@@ -90,23 +88,33 @@ function timeInFreshContext(script: Script, bytes: Uint8Array, features: Float32
   return { loadMs, compileMs, decodeMs, forwardMs, warmDecodeMs, warmFirstCallMs, warmForwardMs: performance.now() - started };
 }
 
-/** Whether the bundled engine can use WebAssembly in a fresh node:vm context. */
-function wasmWorksInFreshContext(script: Script): boolean {
+/** The kernels the bundled engine can use in a fresh node:vm context, WebAssembly builds first. */
+function kernelsInFreshContext(script: Script): MlpKernel[] {
   const context = createContext({ TextDecoder, TextEncoder, crypto });
   script.runInContext(context);
-  return (context as { benchEngine: BundledEngine }).benchEngine.activeMlpKernel() === "wasm";
+  const engine = (context as { benchEngine: BundledEngine }).benchEngine;
+  const kernels: MlpKernel[] = [];
+  for (const kernel of ["wasm-relaxed", "wasm"] as const) {
+    try {
+      engine.setMlpKernel(kernel);
+      kernels.push(kernel);
+    } catch {
+      // Refused in this runtime: not measured.
+    }
+  }
+  return [...kernels, "js"];
 }
 
 export async function measureColdStart({ bench, contexts }: ColdStageOptions): Promise<BenchFigure[]> {
   const script = await bundleEngine();
   const features = benchFeatures(1, bench.model.layers[0].inDim, 1);
-  const kernels: ColdKernel[] = wasmWorksInFreshContext(script) ? ["wasm", "js"] : ["js"];
-  const samples = new Map<ColdKernel, ColdSample[]>(kernels.map((kernel) => [kernel, []]));
-  // Alternate the kernels so a burst of load elsewhere on the machine hits both.
+  const kernels = kernelsInFreshContext(script);
+  const samples = new Map<MlpKernel, ColdSample[]>(kernels.map((kernel) => [kernel, []]));
+  // Alternate the kernels so a burst of load elsewhere on the machine hits all of them.
   for (let i = 0; i < contexts; i++) {
     for (const kernel of kernels) samples.get(kernel)!.push(timeInFreshContext(script, bench.binary, features, i === 0 ? 5 : 300, kernel));
   }
-  const pick = (kernel: ColdKernel, key: keyof ColdSample) => median(samples.get(kernel)!.map((sample) => sample[key]));
+  const pick = (kernel: MlpKernel, key: keyof ColdSample) => median(samples.get(kernel)!.map((sample) => sample[key]));
   const notes = [`medians over ${contexts} fresh node:vm contexts per kernel, sharing one compiled bundle; evaluating the bundle takes ${pick(kernels[0], "loadMs").toFixed(2)} ms per context`];
   const figures: BenchFigure[] = [
     makeFigure({
@@ -118,25 +126,26 @@ export async function measureColdStart({ bench, contexts }: ColdStageOptions): P
       notes,
     }),
   ];
-  if (kernels.includes("wasm")) {
-    const compileMs = pick("wasm", "compileMs");
-    const firstCallMs = pick("wasm", "forwardMs");
+  for (const kernel of ["wasm-relaxed", "wasm"] as const) {
+    if (!kernels.includes(kernel)) continue;
+    const compileMs = pick(kernel, "compileMs");
+    const firstCallMs = pick(kernel, "forwardMs");
+    const name = kernel === "wasm" ? "WebAssembly SIMD" : "WebAssembly relaxed SIMD";
     figures.push(
       makeFigure({
-        id: "cold.forward",
-        label: `MLP forward in a fresh context, 1 vector, ${bench.shape}, WebAssembly SIMD kernel`,
+        id: kernel === "wasm" ? "cold.forward" : "cold.forwardRelaxed",
+        label: `MLP forward in a fresh context, 1 vector, ${bench.shape}, ${name} kernel`,
         subject: { name: "compile kernel + mlpForward first call", ms: compileMs + firstCallMs },
-        reference: { name: "mlpForward (wasm), warm", ms: pick("wasm", "warmForwardMs") },
-        values: { kernelCompileMs: compileMs, firstCallMs, warmFirstCallMs: pick("wasm", "warmFirstCallMs") },
+        reference: { name: `mlpForward (${kernel}), warm`, ms: pick(kernel, "warmForwardMs") },
+        values: { kernelCompileMs: compileMs, firstCallMs, warmFirstCallMs: pick(kernel, "warmFirstCallMs") },
         notes: [
           `compiling the WebAssembly module takes ${(compileMs * 1000).toFixed(0)} µs; the first call (instantiate, copy the weights into linear memory, run) ${(firstCallMs * 1000).toFixed(0)} µs`,
-          `a model's first call costs ${(pick("wasm", "warmFirstCallMs") * 1000).toFixed(0)} µs even in a warm context: instantiating and copying the weights in happens once per decoded model, so once per action`,
+          `a model's first call costs ${(pick(kernel, "warmFirstCallMs") * 1000).toFixed(0)} µs even in a warm context: instantiating and copying the weights in happens once per decoded model, so once per action`,
         ],
       }),
     );
-  } else {
-    notes.push("WebAssembly is not available in a fresh node:vm context here, so only the JavaScript kernel was measured");
   }
+  if (kernels.length === 1) notes.push("WebAssembly is not available in a fresh node:vm context here, so only the JavaScript kernel was measured");
   figures.push(
     makeFigure({
       id: "cold.forwardJs",

@@ -4,7 +4,16 @@ import { formatMs, formatRatioWithSpeedup, type StageReport } from "./figures.ts
 export interface BenchReport {
   /** ISO time the run started. */
   startedAt: string;
-  machine: { cpus: number; cpuModel: string; node: string; platform: string; loadAverage: number[] };
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    node: string;
+    v8: string;
+    /** "built in", the V8 flag that enabled it for the run, or "unavailable". */
+    relaxedSimd: string;
+    platform: string;
+    loadAverage: number[];
+  };
   command: string;
   /** True for --quick runs, whose figures only show that every stage runs. */
   quick: boolean;
@@ -43,7 +52,7 @@ export function formatReport(report: BenchReport): string {
   const line = (cells: string[]) => cells.map((cell, column) => pad(cell, widths[column])).join("  ").trimEnd();
   const { machine } = report;
   return [
-    `npm run bench — ${report.startedAt} — ${machine.cpus}× ${machine.cpuModel}, node ${machine.node}, load average ${machine.loadAverage.map((l) => l.toFixed(2)).join(" ")}`,
+    `npm run bench — ${report.startedAt} — ${machine.cpus}× ${machine.cpuModel}, node ${machine.node} (V8 ${machine.v8}, relaxed SIMD: ${machine.relaxedSimd}), load average ${machine.loadAverage.map((l) => l.toFixed(2)).join(" ")}`,
     "ratio = project / reference (median of interleaved trials); below 1 means the project is faster",
     ...(report.quick ? ["--quick: almost no warm-up or repetition, so these figures (and met/NOT MET) mean nothing"] : []),
     "",
