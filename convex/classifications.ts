@@ -23,6 +23,7 @@ import { classificationResultValidator, roleValidator, type ClassificationResult
 import type { MlpModel } from "./lib/weightsFormat";
 import { failurePatch } from "./model/pictures";
 import { versionLabel } from "./lib/versionLabel";
+import { errorSentence } from "./lib/errorMessage";
 
 export const NO_ACTIVE_VERSION_MESSAGE = "no active model version: an admin must import and activate one";
 export const NO_STORED_FEATURES_MESSAGE = "the server holds no features for this picture (they never arrived): extract them again from its image";
@@ -78,14 +79,6 @@ type StoreArgs = {
   featuresId: Id<"features">;
 };
 
-function messageOf(error: unknown): string {
-  if (error instanceof ConvexError) {
-    const data = error.data as unknown;
-    if (typeof data === "string") return data;
-    if (typeof data === "object" && data !== null && "message" in data) return String((data as { message: unknown }).message);
-  }
-  return error instanceof Error ? error.message : String(error);
-}
 
 async function classifyPicture(ctx: ActionCtx, caller: Caller, pictureId: Id<"pictures">, clipFeatures: number[] | null): Promise<ClassificationResult> {
   const version = await classificationSteps.loadActiveVersion(ctx);
@@ -121,7 +114,7 @@ async function classifyPicture(ctx: ActionCtx, caller: Caller, pictureId: Id<"pi
       throw new ConvexError(`the forward pass of ${versionLabel(version)} produced ${prediction.probabilities.length} probabilities, not ${version.summary.classes.length} finite ones`);
     }
   } catch (error) {
-    return fail(messageOf(error));
+    return fail(errorSentence(error));
   }
   try {
     await classificationSteps.store(ctx, {
@@ -135,7 +128,7 @@ async function classifyPicture(ctx: ActionCtx, caller: Caller, pictureId: Id<"pi
       featuresId: started.features.id,
     });
   } catch (error) {
-    return fail(`the classification could not be saved: ${messageOf(error)}`);
+    return fail(`the classification could not be saved: ${errorSentence(error)}`);
   }
   return toClassificationResult(prediction.probabilities, version);
 }

@@ -9,6 +9,6 @@ crons.interval("release stuck pictures", { minutes: 10 }, internal.pictures.reco
 crons.interval("recover stalled replays", { minutes: 5 }, internal.replays.recoverStalled, {});
 
 // A search for suspect labels whose chain broke is marked failed, so another can start.
-crons.interval("recover stalled suspect searches", { minutes: 10 }, internal.suspects.recoverStalled, {});
+crons.interval("recover stalled suspect searches", { minutes: 10 }, internal.suspectSearch.recoverStalled, {});
 
 export default crons;

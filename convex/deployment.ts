@@ -20,6 +20,7 @@ import { headlineMetricsValidator, promotionThresholdsValidator, versionRefValid
 import { describeInputMismatch } from "./lib/versionChecks";
 import { versionLabel } from "./lib/versionLabel";
 import type { MlpModel } from "./lib/weightsFormat";
+import { errorSentence } from "./lib/errorMessage";
 
 /** Throws the reason a version may not become active now. */
 async function checkActivatable(ctx: QueryCtx, versionId: Id<"modelVersions">, activeId: Id<"modelVersions"> | null): Promise<Doc<"modelVersions">> {
@@ -51,10 +52,6 @@ const activationResultValidator = v.object({
 });
 type ActivationResult = Infer<typeof activationResultValidator>;
 
-function messageOf(error: unknown): string {
-  if (error instanceof ConvexError && typeof error.data === "string") return error.data;
-  return error instanceof Error ? error.message : String(error);
-}
 
 /**
  * An action because the promotion gate runs both versions over the labelled
@@ -82,7 +79,7 @@ export const activate = adminAction({
       } catch (error) {
         // A broken active version must not lock admins out of replacing it:
         // without a readable baseline the gate cannot run, and the audit says so.
-        gateSkipped = `promotion gate skipped: ${messageOf(error)}`;
+        gateSkipped = `promotion gate skipped: ${errorSentence(error)}`;
       }
     }
 

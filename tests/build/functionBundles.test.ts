@@ -6,7 +6,7 @@ const projectDir = resolve(import.meta.dirname, "../..");
 
 describe("what a Convex function module loads", () => {
   // The modules that run on every classification, replay chunk and comparison.
-  for (const module of ["classifications", "replays", "evaluation", "pictures", "analytics", "suspects", "embeddings"]) {
+  for (const module of ["classifications", "replays", "evaluation", "pictures", "analytics", "suspects", "suspectSearch", "embeddings"]) {
     it(`${module} loads neither zod nor Convex Auth, and stays small`, async () => {
       const bundle = await bundleFunctionModule(projectDir, module);
       expect(bundle.packages).not.toContain("zod");

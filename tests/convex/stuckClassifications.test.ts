@@ -40,7 +40,7 @@ describe("releasing stuck classifications", () => {
     expect(Object.values(crons.crons)).toEqual([
       { name: "pictures:recoverStuck", args: [{}], schedule: { type: "interval", minutes: 10 } },
       { name: "replays:recoverStalled", args: [{}], schedule: { type: "interval", minutes: 5 } },
-      { name: "suspects:recoverStalled", args: [{}], schedule: { type: "interval", minutes: 10 } },
+      { name: "suspectSearch:recoverStalled", args: [{}], schedule: { type: "interval", minutes: 10 } },
     ]);
   });
 

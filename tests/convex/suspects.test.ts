@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { api, internal } from "../../convex/_generated/api";
-import { foldOfItem, SUSPECT_FOLDS, SUSPECT_INTERRUPTED_MESSAGE, SUSPECT_STALL_MS } from "../../convex/suspects";
+import { foldOfItem, SUSPECT_FOLDS, SUSPECT_INTERRUPTED_MESSAGE, SUSPECT_STALL_MS } from "../../convex/model/suspects";
 import { seededRandom } from "../../convex/lib/seededRandom";
 import { asUser, ensureAuthEnv, makeBackend, type Backend, type UserClient } from "./harness";
 import { classifiedPicture, makeTestModel, seedActiveVersion, seedVersion, testClasses } from "./fixtures";
@@ -146,9 +146,9 @@ describe("suspect labels", () => {
     await importSet(admin, clusteredSet(8, 11).items);
     const runId = await admin.client.mutation(api.suspects.start, { method: "kfold" });
     await t.run(async (ctx) => ctx.scheduler.cancel((await ctx.db.get(runId))!.jobId!));
-    expect(await t.mutation(internal.suspects.recoverStalled, {})).toEqual({ markedFailed: 0 });
+    expect(await t.mutation(internal.suspectSearch.recoverStalled, {})).toEqual({ markedFailed: 0 });
     vi.advanceTimersByTime(SUSPECT_STALL_MS + 1000);
-    expect(await t.mutation(internal.suspects.recoverStalled, {})).toEqual({ markedFailed: 1 });
+    expect(await t.mutation(internal.suspectSearch.recoverStalled, {})).toEqual({ markedFailed: 1 });
     expect((await admin.client.query(api.suspects.status, {})).latest).toMatchObject({ status: "failed", error: SUSPECT_INTERRUPTED_MESSAGE });
     await admin.client.mutation(api.suspects.start, { method: "kfold" });
   });
