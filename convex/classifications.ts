@@ -19,7 +19,7 @@ import { toClassificationResult } from "./lib/classificationResult";
 import { utcDay } from "./lib/days";
 import { checkFeatures, decodeFeatures, encodeFeatures } from "./lib/features";
 import { mlpForward, type MlpPrediction } from "./lib/mlpForward";
-import { classificationResultValidator, roleValidator, type ClassificationResult } from "./lib/shapes";
+import { classificationOutcomeFields, classificationResultValidator, roleValidator, type ClassificationResult } from "./lib/shapes";
 import type { MlpModel } from "./lib/weightsFormat";
 import { failurePatch } from "./model/pictures";
 import { versionLabel } from "./lib/versionLabel";
@@ -180,16 +180,7 @@ export const begin = internalMutation({
  * so a picture is counted once however often it is classified).
  */
 export const store = internalMutation({
-  args: {
-    pictureId: v.id("pictures"),
-    versionId: v.id("modelVersions"),
-    versionNumber: v.number(),
-    probabilities: v.array(v.float64()),
-    labelIndex: v.number(),
-    label: v.string(),
-    confidence: v.number(),
-    featuresId: v.id("features"),
-  },
+  args: classificationOutcomeFields,
   returns: v.id("classifications"),
   handler: async (ctx, record) => {
     const picture = await ctx.db.get(record.pictureId);

@@ -18,6 +18,7 @@ import { emailReader } from "./model/versions";
 import { loadSettings } from "./model/settings";
 import { scheduleMetricsRefresh } from "./model/metricsRefresh";
 import { checkFeatures, encodeFeatures } from "./lib/features";
+import { labelledSourceValidator } from "./lib/shapes";
 import { checkText } from "./lib/versionChecks";
 import { versionLabel } from "./lib/versionLabel";
 import { sha256Hex } from "./lib/weightsBinary";
@@ -191,7 +192,7 @@ const itemSummaryValidator = v.object({
   _id: v.id("labelledItems"),
   _creationTime: v.number(),
   label: v.string(),
-  source: v.union(v.literal("picture"), v.literal("import")),
+  source: labelledSourceValidator,
   importName: v.union(v.string(), v.null()),
   pictureId: v.union(v.id("pictures"), v.null()),
   fileName: v.union(v.string(), v.null()),

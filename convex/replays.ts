@@ -18,10 +18,12 @@ import { internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
 import { adminMutation, analystQuery } from "./functions";
 import { writeAudit } from "./model/audit";
+import { hasChainBroken, isChainAlive } from "./model/scheduledChains";
 import { loadSettings } from "./model/settings";
 import { requireVersion, toVersionRef, type RunnableVersion } from "./model/versions";
 import { loadVersionModel } from "./model/weights";
 import { roundProbability } from "./lib/classificationResult";
+import { errorSentence } from "./lib/errorMessage";
 import { decodeFeatures } from "./lib/features";
 import { mlpForwardBatch, type MlpPrediction } from "./lib/mlpForward";
 import { replayFilterValidator, replayStatusValidator, versionRefValidator } from "./lib/shapes";
@@ -97,12 +99,6 @@ async function estimateTotal(db: DatabaseReader, filter: Doc<"replays">["filter"
   return rows.reduce((total, row) => total + row.count, 0);
 }
 
-async function isChainAlive(db: DatabaseReader, replay: Doc<"replays">): Promise<boolean> {
-  if (replay.jobId === undefined) return false;
-  const job = await db.system.get(replay.jobId);
-  return job !== null && (job.state.kind === "pending" || job.state.kind === "inProgress");
-}
-
 export const resume = adminMutation({
   args: { replayId: v.id("replays") },
   returns: v.null(),
@@ -126,8 +122,7 @@ export const recoverStalled = internalMutation({
     const running = await ctx.db.query("replays").withIndex("by_status", (q) => q.eq("status", "running")).take(100);
     let markedFailed = 0;
     for (const replay of running) {
-      if ((replay.updatedAt ?? replay._creationTime) > Date.now() - REPLAY_STALL_MS) continue;
-      if (await isChainAlive(ctx.db, replay)) continue;
+      if (!(await hasChainBroken(ctx.db, replay, REPLAY_STALL_MS))) continue;
       await ctx.db.patch(replay._id, { status: "failed", error: REPLAY_INTERRUPTED_MESSAGE, updatedAt: Date.now() });
       markedFailed += 1;
     }
@@ -292,7 +287,7 @@ export const runChunk = internalAction({
         })),
       });
     } catch (error) {
-      const message = error instanceof ConvexError && typeof error.data === "string" ? error.data : error instanceof Error ? error.message : String(error);
+      const message = errorSentence(error);
       await ctx.runMutation(internal.replays.markFailed, { replayId, error: message });
     }
     return null;

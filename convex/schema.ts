@@ -4,7 +4,9 @@ import { authTables } from "@convex-dev/auth/server";
 import { rateLimitTables } from "convex-helpers/server/rateLimit";
 import {
   auditActionValidator,
+  classificationOutcomeFields,
   headlineMetricsValidator,
+  labelledSourceValidator,
   labelVerdictValidator,
   manifestSummaryValidator,
   pictureFields,
@@ -67,14 +69,7 @@ export default defineSchema({
   }).index("by_picture", ["pictureId"]),
 
   classifications: defineTable({
-    pictureId: v.id("pictures"),
-    versionId: v.id("modelVersions"),
-    versionNumber: v.number(),
-    probabilities: v.array(v.float64()),
-    labelIndex: v.number(),
-    label: v.string(),
-    confidence: v.number(),
-    featuresId: v.id("features"),
+    ...classificationOutcomeFields,
     /** UTC day (YYYY-MM-DD) the classification was counted under. */
     day: v.string(),
     /** True while this is the latest classification of a live picture: what the analytics count and replays re-score. */
@@ -184,7 +179,7 @@ export default defineSchema({
     .index("by_period_kind_bucket", ["period", "kind", "bucket"]),
 
   labelledItems: defineTable({
-    source: v.union(v.literal("picture"), v.literal("import")),
+    source: labelledSourceValidator,
     pictureId: v.optional(v.id("pictures")),
     importId: v.optional(v.id("labelledImports")),
     featuresId: v.id("features"),
@@ -207,7 +202,7 @@ export default defineSchema({
    * summary and the set-size cap never scan the items.
    */
   labelledCounts: defineTable({
-    source: v.union(v.literal("picture"), v.literal("import")),
+    source: labelledSourceValidator,
     importId: v.optional(v.id("labelledImports")),
     label: v.string(),
     count: v.number(),

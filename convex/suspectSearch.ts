@@ -11,6 +11,7 @@ import { internal } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
 import { streamLabelledSet } from "./model/evaluation";
 import { foldOfItem, MAX_STORED_SUSPECTS, scheduleSuspectStep, SUSPECT_INTERRUPTED_MESSAGE, SUSPECT_STALL_MS } from "./model/suspects";
+import { hasChainBroken } from "./model/scheduledChains";
 import type { RunnableVersion } from "./model/versions";
 import { loadVersionModel } from "./model/weights";
 import { errorSentence } from "./lib/errorMessage";
@@ -277,9 +278,7 @@ export const recoverStalled = internalMutation({
     const running = await ctx.db.query("suspectRuns").withIndex("by_status", (q) => q.eq("status", "running")).take(10);
     let markedFailed = 0;
     for (const run of running) {
-      if (run.updatedAt > Date.now() - SUSPECT_STALL_MS) continue;
-      const job = run.jobId === undefined ? null : await ctx.db.system.get(run.jobId);
-      if (job !== null && (job.state.kind === "pending" || job.state.kind === "inProgress")) continue;
+      if (!(await hasChainBroken(ctx.db, run, SUSPECT_STALL_MS))) continue;
       await ctx.db.patch(run._id, { status: "failed", error: SUSPECT_INTERRUPTED_MESSAGE, jobId: undefined, updatedAt: Date.now() });
       markedFailed += 1;
     }

@@ -27,7 +27,13 @@ import { loadActiveVersion } from "./model/deployment";
 import { toPictureSummary } from "./model/pictures";
 import { latestDoneRun, MAX_EXCLUDED_SUSPECTS, MAX_STORED_SUSPECTS, scheduleSuspectStep, SUSPECT_FOLDS } from "./model/suspects";
 import { toVersionRef } from "./model/versions";
-import { pictureSummaryValidator, replayStatusValidator, suspectMethodValidator, versionRefValidator } from "./lib/shapes";
+import {
+  labelledSourceValidator,
+  pictureSummaryValidator,
+  replayStatusValidator,
+  suspectMethodValidator,
+  versionRefValidator,
+} from "./lib/shapes";
 
 const MAX_LISTED_SUSPECTS = 100;
 
@@ -139,7 +145,7 @@ export const queue = labellerQuery({
       givenLabel: v.string(),
       suspectedLabel: v.string(),
       score: v.number(),
-      source: v.union(v.literal("picture"), v.literal("import")),
+      source: labelledSourceValidator,
       picture: v.union(pictureSummaryValidator, v.null()),
       /** The classes a fix may choose from: the run's classes. */
       classes: v.array(v.string()),

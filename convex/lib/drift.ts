@@ -14,13 +14,13 @@
  *   `epsilon` (default 1e-4, i.e. "at most 1 in 10 000") before the sum.
  *   Shares are not renormalised afterwards, matching common PSI practice.
  */
+import { InputProblemsError } from "./inputProblems.ts";
 
 export const DEFAULT_PSI_EPSILON = 1e-4;
 
-export class DriftInputError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid drift input: ${problems.join("; ")}`);
-    this.name = "DriftInputError";
+export class DriftInputError extends InputProblemsError {
+  constructor(problems: string[]) {
+    super(problems, "DriftInputError", `invalid drift input: ${problems.join("; ")}`);
   }
 }
 

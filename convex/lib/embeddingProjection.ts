@@ -1,5 +1,6 @@
 import { seededRandom } from "./seededRandom.ts";
 import { allRows, assignFolds, foldRows, predictRows, trainSoftmax } from "./softmaxRegression.ts";
+import { InputProblemsError } from "./inputProblems.ts";
 
 /**
  * The embedding map and embedding drift.
@@ -20,10 +21,9 @@ import { allRows, assignFolds, foldRows, predictRows, trainSoftmax } from "./sof
  * distance between the windows' centroids, Euclidean and cosine.
  */
 
-export class EmbeddingInputError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.join("; "));
-    this.name = "EmbeddingInputError";
+export class EmbeddingInputError extends InputProblemsError {
+  constructor(problems: string[]) {
+    super(problems, "EmbeddingInputError");
   }
 }
 

@@ -103,16 +103,9 @@ export function findJsonSyntaxError(text: string, allowNonFinite = false): JsonS
           expect = afterValue();
           break;
         }
-        if (c === "{") {
-          stack.push("object");
-          expect = "keyOrClose";
-          afterComma = false;
-          i++;
-          break;
-        }
-        if (c === "[") {
-          stack.push("array");
-          expect = "valueOrClose";
+        if (c === "{" || c === "[") {
+          stack.push(c === "{" ? "object" : "array");
+          expect = c === "{" ? "keyOrClose" : "valueOrClose";
           afterComma = false;
           i++;
           break;
@@ -124,14 +117,15 @@ export function findJsonSyntaxError(text: string, allowNonFinite = false): JsonS
           expect = afterValue();
           break;
         }
+        // -Infinity starts like a number; Infinity and NaN like nothing else.
+        const token = nonFiniteTokenAt(text, i);
+        if (token) {
+          if (!allowNonFinite) return fail(i, `${token} is not valid JSON; non-finite numbers cannot be stored in a weights file`);
+          i += token.length;
+          expect = afterValue();
+          break;
+        }
         if (c === "-" || (c >= "0" && c <= "9")) {
-          const token = nonFiniteTokenAt(text, i);
-          if (token) {
-            if (!allowNonFinite) return fail(i, `${token} is not valid JSON; non-finite numbers cannot be stored in a weights file`);
-            i += token.length;
-            expect = afterValue();
-            break;
-          }
           const end = scanNumber(text, i);
           if (typeof end !== "number") return fail(end.offset, end.what);
           i = end;
@@ -141,13 +135,6 @@ export function findJsonSyntaxError(text: string, allowNonFinite = false): JsonS
         const literal = ["true", "false", "null"].find((word) => text.startsWith(word, i));
         if (literal) {
           i += literal.length;
-          expect = afterValue();
-          break;
-        }
-        const token = nonFiniteTokenAt(text, i);
-        if (token) {
-          if (!allowNonFinite) return fail(i, `${token} is not valid JSON; non-finite numbers cannot be stored in a weights file`);
-          i += token.length;
           expect = afterValue();
           break;
         }

@@ -25,6 +25,7 @@
  * (averageVersionProbabilities) avoids training but is in-sample for any
  * item those versions were trained on, so the result carries its source.
  */
+import { InputProblemsError } from "./inputProblems.ts";
 
 export type ProbabilitySource =
   /** k-fold cross-fitted probabilities: each item scored by a model that never saw it. */
@@ -69,10 +70,9 @@ export interface SuspectReport {
   confidentJoint: Int32Array;
 }
 
-export class LabelErrorsInputError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.join("; "));
-    this.name = "LabelErrorsInputError";
+export class LabelErrorsInputError extends InputProblemsError {
+  constructor(problems: string[]) {
+    super(problems, "LabelErrorsInputError");
   }
 }
 

@@ -13,6 +13,7 @@
  */
 import type { PairedEvidence } from "./pairedStats.ts";
 import { DEFAULT_PROMOTION_THRESHOLDS, type PromotionThresholds } from "./settings.ts";
+import { InputProblemsError } from "./inputProblems.ts";
 
 export type { PromotionThresholds };
 
@@ -81,10 +82,9 @@ export interface ClassificationReport {
 export const RELIABILITY_BIN_COUNT = 10;
 
 /** Thrown when inputs are structurally wrong; lists every problem found. */
-export class MetricsInputError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid metrics input: ${summarizeProblems(problems)}`);
-    this.name = "MetricsInputError";
+export class MetricsInputError extends InputProblemsError {
+  constructor(problems: string[]) {
+    super(problems, "MetricsInputError", `invalid metrics input: ${summarizeProblems(problems)}`);
   }
 }
 

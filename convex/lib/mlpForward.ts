@@ -11,6 +11,7 @@ import {
   type WasmMlp,
 } from "./mlpWasmKernel.ts";
 import type { FeatureNormalization, MlpLayer, MlpModel, OutputActivation } from "./weightsFormat.ts";
+import { softmaxInPlace } from "./softmax.ts";
 
 /**
  * The MLP forward pass, for Convex's default runtime and the browser.
@@ -250,19 +251,8 @@ function writeProbabilities(
     for (let k = 0; k < n; k++) out[outOffset + k] /= sum;
     return;
   }
-  let max = -Infinity;
-  for (let k = 0; k < n; k++) {
-    const v = activation === "softmax" ? z[zOffset + k] : logSigmoid(z[zOffset + k]);
-    out[outOffset + k] = v;
-    if (v > max) max = v;
-  }
-  let sum = 0;
-  for (let k = 0; k < n; k++) {
-    const e = Math.exp(out[outOffset + k] - max);
-    out[outOffset + k] = e;
-    sum += e;
-  }
-  for (let k = 0; k < n; k++) out[outOffset + k] /= sum;
+  for (let k = 0; k < n; k++) out[outOffset + k] = activation === "softmax" ? z[zOffset + k] : logSigmoid(z[zOffset + k]);
+  softmaxInPlace(out, outOffset, n);
 }
 
 function argmax(values: ArrayLike<number>, offset: number, n: number): number {

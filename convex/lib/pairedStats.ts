@@ -1,4 +1,5 @@
 import { seededRandom } from "./seededRandom.ts";
+import { InputProblemsError } from "./inputProblems.ts";
 
 /**
  * How much a paired comparison of two versions on one labelled set can tell,
@@ -28,10 +29,9 @@ export interface PairedCounts {
   n00: number;
 }
 
-export class PairedStatsInputError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.join("; "));
-    this.name = "PairedStatsInputError";
+export class PairedStatsInputError extends InputProblemsError {
+  constructor(problems: string[]) {
+    super(problems, "PairedStatsInputError");
   }
 }
 

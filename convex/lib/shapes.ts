@@ -6,21 +6,22 @@
  * They live here rather than in schema.ts because schema.ts imports Convex
  * Auth's tables: a function module that imported its validators from
  * schema.ts would load @convex-dev/auth on every call (the classify action
- * included). This module imports only convex/values.
+ * included). This module imports only convex/values and convex-helpers' validators.
  */
+import { literals } from "convex-helpers/validators";
 import { v, type Infer } from "convex/values";
 
-export const roleValidator = v.union(v.literal("admin"), v.literal("labeller"), v.literal("analyst"));
+export const roleValidator = literals("admin", "labeller", "analyst");
 export type Role = Infer<typeof roleValidator>;
 export const ROLES: readonly Role[] = ["labeller", "analyst", "admin"];
 
 /** full: the (downscaled) original image; thumbnail: a small preview only; none: features only. */
-export const privacyModeValidator = v.union(v.literal("full"), v.literal("thumbnail"), v.literal("none"));
+export const privacyModeValidator = literals("full", "thumbnail", "none");
 export type PrivacyMode = Infer<typeof privacyModeValidator>;
 export const PRIVACY_MODES: readonly PrivacyMode[] = ["full", "thumbnail", "none"];
 
 /** open: anyone may create an account (it has no role until an admin gives one); invite: only invited emails and ADMIN_EMAILS. */
-export const signUpModeValidator = v.union(v.literal("open"), v.literal("invite"));
+export const signUpModeValidator = literals("open", "invite");
 export type SignUpMode = Infer<typeof signUpModeValidator>;
 
 /**
@@ -28,7 +29,7 @@ export type SignUpMode = Infer<typeof signUpModeValidator>;
  * the candidate must be shown non-inferior (Tango's score test, margin
  * nonInferiorityMargin, one-sided α 0.05) instead. Per-class recall rules apply in both.
  */
-export const gateRuleValidator = v.union(v.literal("floors"), v.literal("noSignificantRegression"));
+export const gateRuleValidator = literals("floors", "noSignificantRegression");
 export type GateRule = Infer<typeof gateRuleValidator>;
 
 export const promotionThresholdsValidator = v.object({
@@ -83,31 +84,26 @@ export const settingsPatchValidator = v.object({
 });
 export type SettingsPatch = Infer<typeof settingsPatchValidator>;
 
-export const pictureStatusValidator = v.union(
-  v.literal("uploaded"),
-  v.literal("classifying"),
-  v.literal("classified"),
-  v.literal("failed"),
-);
+export const pictureStatusValidator = literals("uploaded", "classifying", "classified", "failed");
 export type PictureStatus = Infer<typeof pictureStatusValidator>;
 
-export const labelVerdictValidator = v.union(v.literal("accepted"), v.literal("corrected"));
+export const labelVerdictValidator = literals("accepted", "corrected");
 export type LabelVerdict = Infer<typeof labelVerdictValidator>;
 
 export const inputSpecValidator = v.object({
   dim: v.number(),
   clipModel: v.string(),
-  normalize: v.union(v.literal("none"), v.literal("l2")),
+  normalize: literals("none", "l2"),
 });
 
-export const outputActivationValidator = v.union(v.literal("sigmoid-normalized"), v.literal("softmax"), v.literal("sigmoid"));
+export const outputActivationValidator = literals("sigmoid-normalized", "softmax", "sigmoid");
 
 export const manifestSummaryValidator = v.object({
   name: v.string(),
   classes: v.array(v.string()),
   input: inputSpecValidator,
   outputActivation: outputActivationValidator,
-  layerShapes: v.array(v.object({ inDim: v.number(), outDim: v.number(), activation: v.union(v.literal("relu"), v.literal("none")) })),
+  layerShapes: v.array(v.object({ inDim: v.number(), outDim: v.number(), activation: literals("relu", "none") })),
   parameterCount: v.number(),
 });
 export type ManifestSummaryDoc = Infer<typeof manifestSummaryValidator>;
@@ -125,30 +121,30 @@ export const headlineMetricsValidator = v.object({
 });
 export type HeadlineMetrics = Infer<typeof headlineMetricsValidator>;
 
-export const versionStatusValidator = v.union(v.literal("ready"), v.literal("archived"));
+export const versionStatusValidator = literals("ready", "archived");
 /** How a function names a version to a client: id, number and name, never the weights. */
 export const versionRefValidator = v.object({ versionId: v.id("modelVersions"), number: v.number(), name: v.string() });
 export type VersionRef = Infer<typeof versionRefValidator>;
 
-export const auditActionValidator = v.union(
-  v.literal("importVersion"),
-  v.literal("activateVersion"),
-  v.literal("rollback"),
-  v.literal("archiveVersion"),
-  v.literal("gateOverride"),
-  v.literal("setRole"),
-  v.literal("invite"),
-  v.literal("revokeInvitation"),
-  v.literal("updateSettings"),
-  v.literal("importLabelledSet"),
-  v.literal("removeLabelledImport"),
-  v.literal("removeLabelledItem"),
-  v.literal("startReplay"),
-  v.literal("setLabel"),
-  v.literal("removeLabel"),
-  v.literal("findSuspects"),
-  v.literal("fixSuspectLabel"),
-  v.literal("keepSuspectLabel"),
+export const auditActionValidator = literals(
+  "importVersion",
+  "activateVersion",
+  "rollback",
+  "archiveVersion",
+  "gateOverride",
+  "setRole",
+  "invite",
+  "revokeInvitation",
+  "updateSettings",
+  "importLabelledSet",
+  "removeLabelledImport",
+  "removeLabelledItem",
+  "startReplay",
+  "setLabel",
+  "removeLabel",
+  "findSuspects",
+  "fixSuspectLabel",
+  "keepSuspectLabel",
 );
 export type AuditAction = Infer<typeof auditActionValidator>;
 
@@ -171,11 +167,27 @@ export const replayFilterValidator = v.object({
 });
 export type ReplayFilter = Infer<typeof replayFilterValidator>;
 
+/** What a classification records of its outcome; the table adds the day it was counted under and whether it is current. */
+export const classificationOutcomeFields = {
+  pictureId: v.id("pictures"),
+  versionId: v.id("modelVersions"),
+  versionNumber: v.number(),
+  probabilities: v.array(v.float64()),
+  labelIndex: v.number(),
+  label: v.string(),
+  confidence: v.number(),
+  featuresId: v.id("features"),
+};
+
+/** Where a labelled-set item came from: a labelled picture, or an imported file of features. */
+export const labelledSourceValidator = literals("picture", "import");
+export type LabelledSource = Infer<typeof labelledSourceValidator>;
+
 /** kfold: out-of-sample probabilities of a small head trained k-fold on the set; versions: registered versions' averaged outputs (no training, in-sample). */
-export const suspectMethodValidator = v.union(v.literal("kfold"), v.literal("versions"));
+export const suspectMethodValidator = literals("kfold", "versions");
 export type SuspectMethod = Infer<typeof suspectMethodValidator>;
 
-export const replayStatusValidator = v.union(v.literal("running"), v.literal("done"), v.literal("failed"));
+export const replayStatusValidator = literals("running", "done", "failed");
 
 /** Table fields of `pictures`; pictures.list returns most of them, so the summary is built from these. */
 export const pictureFields = {

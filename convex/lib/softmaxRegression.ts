@@ -1,4 +1,6 @@
 import { seededRandom } from "./seededRandom.ts";
+import { InputProblemsError } from "./inputProblems.ts";
+import { softmaxInPlace } from "./softmax.ts";
 
 /**
  * Multinomial logistic regression (softmax) with an L2 penalty, trained by
@@ -55,10 +57,9 @@ export interface SoftmaxTrainingReport {
   converged: boolean;
 }
 
-export class SoftmaxInputError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.join("; "));
-    this.name = "SoftmaxInputError";
+export class SoftmaxInputError extends InputProblemsError {
+  constructor(problems: string[]) {
+    super(problems, "SoftmaxInputError");
   }
 }
 
@@ -144,20 +145,6 @@ function writeLogits(weights: Float64Array, bias: Float64Array, classCount: numb
     for (let j = 0; j < dim; j++) s += weights[w + j] * features[at + j];
     logits[c] = s;
   }
-}
-
-/** In place: logits → probabilities; returns log Σ exp(logits) for the loss. */
-function softmaxInPlace(values: Float64Array, from: number, count: number): number {
-  let max = -Infinity;
-  for (let c = 0; c < count; c++) if (values[from + c] > max) max = values[from + c];
-  let sum = 0;
-  for (let c = 0; c < count; c++) {
-    const e = Math.exp(values[from + c] - max);
-    values[from + c] = e;
-    sum += e;
-  }
-  for (let c = 0; c < count; c++) values[from + c] /= sum;
-  return max + Math.log(sum);
 }
 
 /** gradient[c] += residual[c] · x for the row at `at`, four classes per pass. */
