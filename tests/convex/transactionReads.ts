@@ -36,7 +36,8 @@ const prototype = TransactionMetricsTracker.prototype;
 
 let measuring = false;
 
-function summarize(transactions: TransactionReads[]): CallReads {
+/** Sum and largest over the transactions, e.g. over some of a call's. */
+export function summarizeTransactions(transactions: TransactionReads[]): CallReads {
   const sum = (key: "documentsRead" | "bytesRead") => transactions.reduce((total, transaction) => total + transaction[key], 0);
   const max = (key: "documentsRead" | "bytesRead") => transactions.reduce((largest, transaction) => Math.max(largest, transaction[key]), 0);
   return {
@@ -83,7 +84,7 @@ export async function readsOf<T>(call: () => Promise<T>): Promise<{ result: T; r
   measuring = true;
   try {
     const result = await call();
-    return { result, reads: summarize(transactions) };
+    return { result, reads: summarizeTransactions(transactions) };
   } finally {
     Object.assign(prototype, original);
     measuring = false;

@@ -1,0 +1,106 @@
+/**
+ * Building blocks for seeding a year of use straight into the tables, in
+ * transactions that each stay inside Convex's per-transaction write limits
+ * (16,000 documents, 16 MiB): the harness enforces them on `t.run` too.
+ *
+ * Creation times: convex-test stamps `_creationTime` with the transaction's
+ * time, so seeding day by day under a fake clock (vi.useFakeTimers) gives
+ * documents the creation times a year of use would.
+ */
+import { vi } from "vitest";
+import type { Id } from "../../convex/_generated/dataModel";
+import { confidenceBin } from "../../convex/lib/classificationResult";
+import { utcDay } from "../../convex/lib/days";
+import type { Backend } from "../convex/harness";
+
+export const DAY_MS = 86_400_000;
+/** The year every scale case lives in: 2026 has 365 days. */
+export const YEAR_START_MS = Date.UTC(2026, 0, 1);
+export const YEAR_DAYS = 365;
+
+/** Per-transaction write budget the seeders keep to: well inside Convex's 16,000 documents and 16 MiB. */
+export const SEED_DOCUMENTS_PER_TRANSACTION = 12_000;
+export const SEED_BYTES_PER_TRANSACTION = 12 * 1024 * 1024;
+
+export function dayStart(dayIndex: number): number {
+  return YEAR_START_MS + dayIndex * DAY_MS;
+}
+
+export function dayName(dayIndex: number): string {
+  return utcDay(dayStart(dayIndex));
+}
+
+/** Moves the fake clock (forward only: convex-test's commit clock never goes back). */
+export function setClock(ms: number): void {
+  if (ms < Date.now()) throw new Error(`setClock: ${new Date(ms).toISOString()} is before the clock's ${new Date(Date.now()).toISOString()}`);
+  vi.setSystemTime(ms);
+}
+
+/** Float32 values spread like CLIP projections (no zeros): what a features document holds. */
+export function randomFeatures(random: () => number, dim = 512): Float32Array {
+  const features = new Float32Array(dim);
+  for (let i = 0; i < dim; i++) features[i] = (random() - 0.5) * 2 + 0.001;
+  return features;
+}
+
+/** Picks an index by weight. */
+export function weightedPick(random: () => number, weights: readonly number[]): number {
+  const total = weights.reduce((sum, weight) => sum + weight, 0);
+  let remaining = random() * total;
+  for (let i = 0; i < weights.length; i++) {
+    remaining -= weights[i];
+    if (remaining < 0) return i;
+  }
+  return weights.length - 1;
+}
+
+export type CounterRow = {
+  period: "day" | "month";
+  bucket: string;
+  versionId?: Id<"modelVersions">;
+  kind: "class" | "confidence";
+  key: string;
+  count: number;
+};
+
+/**
+ * The analyticsCounts rows countClassification (convex/model/counters.ts)
+ * would have left for a set of classifications: per day and per month, per
+ * version and for all versions together, for the predicted class and the
+ * confidence bin.
+ */
+export class CounterTally {
+  private readonly counts = new Map<string, CounterRow>();
+
+  add(classification: { day: string; versionId: Id<"modelVersions">; label: string; confidence: number }, count = 1): void {
+    const month = classification.day.slice(0, 7);
+    const keys = [
+      { kind: "class" as const, key: classification.label },
+      { kind: "confidence" as const, key: String(confidenceBin(classification.confidence)) },
+    ];
+    for (const { kind, key } of keys) {
+      for (const versionId of [classification.versionId, undefined]) {
+        for (const [period, bucket] of [["day", classification.day], ["month", month]] as const) {
+          const id = JSON.stringify([period, bucket, versionId ?? null, kind, key]);
+          const row = this.counts.get(id);
+          if (row === undefined) this.counts.set(id, { period, bucket, ...(versionId === undefined ? {} : { versionId }), kind, key, count });
+          else row.count += count;
+        }
+      }
+    }
+  }
+
+  rows(): CounterRow[] {
+    return [...this.counts.values()];
+  }
+}
+
+/** Inserts the counter rows in transactions of at most `perTransaction` documents. */
+export async function insertCounterRows(t: Backend, rows: readonly CounterRow[], perTransaction = SEED_DOCUMENTS_PER_TRANSACTION): Promise<void> {
+  for (let start = 0; start < rows.length; start += perTransaction) {
+    const batch = rows.slice(start, start + perTransaction);
+    await t.run(async (ctx) => {
+      for (const row of batch) await ctx.db.insert("analyticsCounts", row);
+    });
+  }
+}
