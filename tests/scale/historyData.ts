@@ -10,7 +10,8 @@ import { storeFeatures } from "../../convex/model/features";
 import { seededRandom } from "../../convex/lib/seededRandom";
 import type { Backend } from "../convex/harness";
 import { testClasses } from "../convex/fixtures";
-import { CounterTally, dayName, dayStart, insertCounterRows, randomFeatures, setClock, weightedPick, YEAR_DAYS } from "./scaleSeed";
+import { dayName, dayStart, insertCounterRows, randomFeatures, setClock, weightedPick, YEAR_DAYS } from "./scaleSeed";
+import { CounterTally } from "../convex/counterTally";
 
 /** Share of each of testClasses among predictions; the last ("plane") is the rare one. */
 export const CLASS_WEIGHTS = [30, 18, 12, 9, 7, 6, 5, 4, 3.5, 2.8, 2.5, 0.2];

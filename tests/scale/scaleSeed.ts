@@ -8,19 +8,17 @@
  * documents the creation times a year of use would.
  */
 import { vi } from "vitest";
-import type { Id } from "../../convex/_generated/dataModel";
-import { confidenceBin } from "../../convex/lib/classificationResult";
 import { utcDay } from "../../convex/lib/days";
 import type { Backend } from "../convex/harness";
+import type { CounterRow } from "../convex/counterTally";
 
 export const DAY_MS = 86_400_000;
 /** The year every scale case lives in: 2026 has 365 days. */
 export const YEAR_START_MS = Date.UTC(2026, 0, 1);
 export const YEAR_DAYS = 365;
 
-/** Per-transaction write budget the seeders keep to: well inside Convex's 16,000 documents and 16 MiB. */
+/** Counter rows per seeding transaction: well inside Convex's 16,000 documents (and 16 MiB: a row is about 150 bytes). */
 export const SEED_DOCUMENTS_PER_TRANSACTION = 12_000;
-export const SEED_BYTES_PER_TRANSACTION = 12 * 1024 * 1024;
 
 export function dayStart(dayIndex: number): number {
   return YEAR_START_MS + dayIndex * DAY_MS;
@@ -52,47 +50,6 @@ export function weightedPick(random: () => number, weights: readonly number[]): 
     if (remaining < 0) return i;
   }
   return weights.length - 1;
-}
-
-export type CounterRow = {
-  period: "day" | "month";
-  bucket: string;
-  versionId?: Id<"modelVersions">;
-  kind: "class" | "confidence";
-  key: string;
-  count: number;
-};
-
-/**
- * The analyticsCounts rows countClassification (convex/model/counters.ts)
- * would have left for a set of classifications: per day and per month, per
- * version and for all versions together, for the predicted class and the
- * confidence bin.
- */
-export class CounterTally {
-  private readonly counts = new Map<string, CounterRow>();
-
-  add(classification: { day: string; versionId: Id<"modelVersions">; label: string; confidence: number }, count = 1): void {
-    const month = classification.day.slice(0, 7);
-    const keys = [
-      { kind: "class" as const, key: classification.label },
-      { kind: "confidence" as const, key: String(confidenceBin(classification.confidence)) },
-    ];
-    for (const { kind, key } of keys) {
-      for (const versionId of [classification.versionId, undefined]) {
-        for (const [period, bucket] of [["day", classification.day], ["month", month]] as const) {
-          const id = JSON.stringify([period, bucket, versionId ?? null, kind, key]);
-          const row = this.counts.get(id);
-          if (row === undefined) this.counts.set(id, { period, bucket, ...(versionId === undefined ? {} : { versionId }), kind, key, count });
-          else row.count += count;
-        }
-      }
-    }
-  }
-
-  rows(): CounterRow[] {
-    return [...this.counts.values()];
-  }
 }
 
 /** Inserts the counter rows in transactions of at most `perTransaction` documents. */
