@@ -22,6 +22,7 @@ import { loadSettings } from "./model/settings";
 import { requireVersion, toVersionRef, type RunnableVersion } from "./model/versions";
 import { loadVersionModel } from "./model/weights";
 import { roundProbability } from "./lib/classificationResult";
+import { resolveDayRange, splitIntoMonths, utcDay } from "./lib/days";
 import { decodeFeatures } from "./lib/features";
 import { mlpForwardBatch, type MlpPrediction } from "./lib/mlpForward";
 import { replayFilterValidator, replayStatusValidator, versionRefValidator } from "./lib/shapes";
@@ -47,7 +48,7 @@ const replaySummaryValidator = v.object({
   filter: replayFilterValidator,
   status: replayStatusValidator,
   processed: v.number(),
-  /** Estimated from the day counters when started; exact once done. */
+  /** Estimated from the counters when started; exact once done. */
   total: v.number(),
   error: v.optional(v.string()),
   startedBy: v.id("users"),
@@ -86,15 +87,33 @@ export const start = adminMutation({
   },
 });
 
-/** Live classifications from the monthly and daily counters; whole days, so a filter with times inside a day over-counts. */
+/** The latest day a replay filter's bounds are read as (Convex timestamps are far earlier). */
+const LAST_ESTIMATED_DAY_MS = Date.UTC(9999, 11, 31);
+/** Counter rows one estimate reads at most: a year is about 12 months × the classes. */
+const MAX_ESTIMATE_ROWS = 20_000;
+
+/**
+ * Live classifications from the counters: whole months from the monthly
+ * rows, the partial months at either end from the daily ones (as the
+ * charts read them), so a year costs months × classes rows, not days ×
+ * classes. Whole days, so a filter with times inside a day over-counts.
+ */
 async function estimateTotal(db: DatabaseReader, filter: Doc<"replays">["filter"]): Promise<number> {
-  const fromDay = filter.from === undefined ? "0000-00-00" : new Date(filter.from).toISOString().slice(0, 10);
-  const toDay = filter.to === undefined ? "9999-99-99" : new Date(filter.to).toISOString().slice(0, 10);
-  const rows = await db
-    .query("analyticsCounts")
-    .withIndex("by_scope", (q) => q.eq("period", "day").eq("versionId", filter.sourceVersionId).eq("kind", "class").gte("bucket", fromDay).lte("bucket", toDay))
-    .take(20_000);
-  return rows.reduce((total, row) => total + row.count, 0);
+  const clamp = (ms: number) => Math.min(Math.max(ms, 0), LAST_ESTIMATED_DAY_MS);
+  const range = resolveDayRange({ from: utcDay(clamp(filter.from ?? 0)), to: utcDay(clamp(filter.to ?? LAST_ESTIMATED_DAY_MS)) }, "filter", Number.POSITIVE_INFINITY);
+  if (typeof range === "string") throw new ConvexError(`The replay's date range cannot be read: ${range}.`);
+  const { dayRanges, monthRange } = splitIntoMonths(range);
+  let total = 0;
+  let remaining = MAX_ESTIMATE_ROWS;
+  for (const [period, buckets] of [...dayRanges.map((days) => ["day", days] as const), ...(monthRange ? [["month", monthRange] as const] : [])]) {
+    const rows = await db
+      .query("analyticsCounts")
+      .withIndex("by_scope", (q) => q.eq("period", period).eq("versionId", filter.sourceVersionId).eq("kind", "class").gte("bucket", buckets.from).lte("bucket", buckets.to))
+      .take(remaining);
+    remaining -= rows.length;
+    total += rows.reduce((sum, row) => sum + row.count, 0);
+  }
+  return total;
 }
 
 async function isChainAlive(db: DatabaseReader, replay: Doc<"replays">): Promise<boolean> {
