@@ -250,7 +250,7 @@ export const getForRun = internalQuery({
 export const pageSources = internalQuery({
   args: { filter: replayFilterValidator, cursor: v.union(v.string(), v.null()), numItems: v.number() },
   returns: v.object({
-    items: v.array(v.object({ classificationId: v.id("classifications"), pictureId: v.id("pictures"), vector: v.bytes(), dim: v.number() })),
+    items: v.array(v.object({ classificationId: v.id("classifications"), classifiedAt: v.number(), pictureId: v.id("pictures"), vector: v.bytes(), dim: v.number() })),
     continueCursor: v.string(),
     isDone: v.boolean(),
   }),
@@ -267,7 +267,7 @@ export const pageSources = internalQuery({
     for (const classification of page.page) {
       const features = await ctx.db.get(classification.featuresId);
       if (features === null) continue;
-      items.push({ classificationId: classification._id, pictureId: classification.pictureId, vector: features.vector, dim: features.dim });
+      items.push({ classificationId: classification._id, classifiedAt: classification._creationTime, pictureId: classification.pictureId, vector: features.vector, dim: features.dim });
     }
     return { items, continueCursor: page.continueCursor, isDone: page.isDone };
   },
@@ -281,7 +281,7 @@ export const runChunk = internalAction({
       const replay = await ctx.runQuery(internal.replays.getForRun, { replayId });
       if (replay === null || replay.status !== "running") return null;
       const page = await ctx.runQuery(internal.replays.pageSources, { filter: replay.filter, cursor: replay.cursor, numItems: REPLAY_CHUNK_SIZE });
-      let results: Array<{ classificationId: Id<"classifications">; pictureId: Id<"pictures">; prediction: MlpPrediction }> = [];
+      let results: Array<{ classificationId: Id<"classifications">; classifiedAt: number; pictureId: Id<"pictures">; prediction: MlpPrediction }> = [];
       if (page.items.length > 0) {
         const version: RunnableVersion | null = await ctx.runQuery(internal.models.runnable, { versionId: replay.versionId });
         if (version === null) throw new ConvexError(`model version ${replay.versionId} no longer exists`);
@@ -293,15 +293,16 @@ export const runChunk = internalAction({
           features.set(decodeFeatures(item.vector, dim), i * dim);
         });
         const predictions = replaySteps.score(model, features, page.items.length);
-        results = page.items.map((item, i) => ({ classificationId: item.classificationId, pictureId: item.pictureId, prediction: predictions[i] }));
+        results = page.items.map((item, i) => ({ classificationId: item.classificationId, classifiedAt: item.classifiedAt, pictureId: item.pictureId, prediction: predictions[i] }));
       }
       await ctx.runMutation(internal.replays.storeChunk, {
         replayId,
         expectedCursor: replay.cursor,
         nextCursor: page.isDone ? null : page.continueCursor,
         done: page.isDone,
-        results: results.map(({ classificationId, pictureId, prediction }) => ({
+        results: results.map(({ classificationId, classifiedAt, pictureId, prediction }) => ({
           sourceClassificationId: classificationId,
+          sourceClassifiedAt: classifiedAt,
           pictureId,
           probabilities: prediction.probabilities,
           labelIndex: prediction.labelIndex,
@@ -317,6 +318,16 @@ export const runChunk = internalAction({
   },
 });
 
+/**
+ * A picture has a shadow in this replay already only if it was classified
+ * again since the replay started: a classification is current from its
+ * creation until it is replaced, and each is read once, so one made before
+ * the start is its picture's only source. Only those made since (or just
+ * before: a mutation that was still running at the start) are looked up,
+ * not every result of every chunk.
+ */
+const REPEAT_MARGIN_MS = 60_000;
+
 export const storeChunk = internalMutation({
   args: {
     replayId: v.id("replays"),
@@ -326,6 +337,8 @@ export const storeChunk = internalMutation({
     results: v.array(
       v.object({
         sourceClassificationId: v.id("classifications"),
+        /** The source classification's creation time: only one made since the replay started can repeat a picture. */
+        sourceClassifiedAt: v.number(),
         pictureId: v.id("pictures"),
         probabilities: v.array(v.float64()),
         labelIndex: v.number(),
@@ -339,11 +352,14 @@ export const storeChunk = internalMutation({
     const replay = await ctx.db.get(replayId);
     // A chunk that lost a race (a resume started a second chain at the same cursor) stores nothing.
     if (replay === null || replay.status !== "running" || replay.cursor !== expectedCursor) return null;
-    for (const result of results) {
-      const existing = await ctx.db
-        .query("shadowClassifications")
-        .withIndex("by_replay_picture", (q) => q.eq("replayId", replayId).eq("pictureId", result.pictureId))
-        .unique();
+    for (const { sourceClassifiedAt, ...result } of results) {
+      const existing =
+        sourceClassifiedAt < replay._creationTime - REPEAT_MARGIN_MS
+          ? null
+          : await ctx.db
+              .query("shadowClassifications")
+              .withIndex("by_replay_picture", (q) => q.eq("replayId", replayId).eq("pictureId", result.pictureId))
+              .unique();
       const shadow = { replayId, versionId: replay.versionId, ...result };
       if (existing === null) await ctx.db.insert("shadowClassifications", shadow);
       else await ctx.db.replace(existing._id, shadow);

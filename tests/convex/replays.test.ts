@@ -218,6 +218,39 @@ describe("replays", () => {
     expect(listed.map((r) => r._id)).toEqual([windowed, replayId]);
   });
 
+  test("a chunk of classifications made before the replay stores its results without looking each picture up", async () => {
+    const { t, admin, candidate } = await setup(REPLAY_CHUNK_SIZE);
+    vi.setSystemTime(Date.now() + 10 * 60_000);
+    await admin.client.mutation(api.replays.start, { versionId: candidate.versionId, filter: {} });
+    const { reads } = await readsOf(async () => {
+      vi.runOnlyPendingTimers();
+      await t.finishInProgressScheduledFunctions();
+    });
+    const store = reads.transactions.find((transaction) => transaction.documentsWritten >= REPLAY_CHUNK_SIZE)!;
+    // The replay document, read and patched; no lookup per result.
+    expect(store.databaseQueries).toBeLessThanOrEqual(3);
+    expect(store.documentsRead).toBeLessThanOrEqual(3);
+  });
+
+  test("a picture classified again while its replay runs keeps one shadow, from its new classification", async () => {
+    const { t, admin, candidate, seeded } = await setup(450);
+    vi.setSystemTime(Date.now() + 10 * 60_000);
+    const replayId = await admin.client.mutation(api.replays.start, { versionId: candidate.versionId, filter: {} });
+    vi.runOnlyPendingTimers();
+    await t.finishInProgressScheduledFunctions();
+    expect(await replayOf(t, replayId)).toMatchObject({ status: "running", processed: REPLAY_CHUNK_SIZE });
+    // Already replayed in the first chunk; its new classification comes again at the end of the stream.
+    const again = seeded[5];
+    await admin.client.action(api.classifications.retry, { pictureId: again.pictureId });
+    await runScheduled(t);
+    expect(await replayOf(t, replayId)).toMatchObject({ status: "done", processed: 451 });
+    const shadows = await shadowsOf(t, replayId);
+    expect(shadows).toHaveLength(450);
+    const latest = (await t.run((ctx) => ctx.db.get(again.pictureId)))!.latestClassificationId;
+    expect(latest).not.toBe(again.classificationId);
+    expect(shadows.filter((shadow) => shadow.pictureId === again.pictureId).map((shadow) => shadow.sourceClassificationId)).toEqual([latest]);
+  });
+
   test("the estimated total reads whole months from the monthly counters, the partial months' days from the daily ones", async () => {
     const { t, admin, live, candidate } = await setup(1);
     // January to March: every class counted every day, class i (i + 1) times: 78 a day.
