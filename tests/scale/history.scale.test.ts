@@ -15,8 +15,7 @@ import type { Id } from "../../convex/_generated/dataModel";
 import { FILTER_SCAN_ROWS, MAX_PAGE_SIZE, MAX_REVIEW_QUEUE } from "../../convex/pictures";
 import { asUser, ensureAuthEnv, makeBackend, type Backend, type UserClient } from "../convex/harness";
 import { activateDirectly, makeTestModel, sampleFeatures, seedVersion, storeImage, testClasses } from "../convex/fixtures";
-import type { CallReads } from "../convex/transactionReads";
-import { readsOf } from "../convex/transactionReads";
+import { readsOf, type CallReads } from "../convex/transactionReads";
 import { planHistory, RARE_CLASS, seedHistory, SHORT_LIVED_VERSION, VERSION_COUNT, type SeededPicture } from "./historyData";
 import { measured, printCalls } from "./readReport";
 import { DAY_MS, setClock, YEAR_DAYS, YEAR_START_MS } from "./scaleSeed";
@@ -209,14 +208,14 @@ describe(`History over a year: ${PICTURES.toLocaleString("en")} pictures`, () =>
     const rare = await viewer.query(api.pictures.list, { filter: { classLabel: RARE_CLASS }, paginationOpts: { numItems: 1, cursor: null } });
     expect(rare.page[0]).toMatchObject({ _id: unlabelled.pictureId, labelled: true, confirmedLabel: RARE_CLASS });
 
-    const uploaderOwned = seeded.filter((picture) => picture.confirmedLabel !== undefined).at(-1)!;
+    const labelledPicture = seeded.filter((picture) => picture.confirmedLabel !== undefined).at(-1)!;
     const admin = await asUser(t, "admin");
-    const removed = await measured("pictures.remove (a labelled picture)", () => admin.client.mutation(api.pictures.remove, { pictureId: uploaderOwned.pictureId }));
+    const removed = await measured("pictures.remove (a labelled picture)", () => admin.client.mutation(api.pictures.remove, { pictureId: labelledPicture.pictureId }));
     expect(removed.result).toBeNull();
     expect(removed.reads.total.documentsRead).toBeLessThanOrEqual(50);
-    expect(await viewer.query(api.pictures.get, { pictureId: uploaderOwned.pictureId })).toBeNull();
+    expect(await viewer.query(api.pictures.get, { pictureId: labelledPicture.pictureId })).toBeNull();
     const stillLabelled = await viewer.query(api.pictures.list, { filter: { labelled: true }, paginationOpts: { numItems: MAX_PAGE_SIZE, cursor: null } });
-    expect(stillLabelled.page.map((picture) => picture._id)).not.toContain(uploaderOwned.pictureId);
+    expect(stillLabelled.page.map((picture) => picture._id)).not.toContain(labelledPicture.pictureId);
     expect(stillLabelled.page.map((picture) => picture._id)).toContain(unlabelled.pictureId);
   });
 });

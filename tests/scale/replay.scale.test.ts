@@ -20,7 +20,7 @@ import { storeFeatures } from "../../convex/model/features";
 import { seededRandom } from "../../convex/lib/seededRandom";
 import { asUser, ensureAuthEnv, makeBackend, type Backend } from "../convex/harness";
 import { activateDirectly, makeTestModel, seedVersion, testClasses } from "../convex/fixtures";
-import { readsOf, type CallReads } from "../convex/transactionReads";
+import { readsOf, summarizeTransactions, type CallReads } from "../convex/transactionReads";
 import { measured, printCalls } from "./readReport";
 import { DAY_MS, dayName, dayStart, insertCounterRows, randomFeatures, setClock, YEAR_DAYS, YEAR_START_MS } from "./scaleSeed";
 import { CounterTally } from "../convex/counterTally";
@@ -156,6 +156,8 @@ describe(`a replay of ${CLASSIFICATIONS.toLocaleString("en")} classifications`, 
       }
       printCalls("replays.runChunk, per chunk (its transactions summed; at most = its largest transaction)", chunks, `${chunks.length} chunks for ${CLASSIFICATIONS} classifications, bound ${CHUNK_DOCUMENTS_BOUND} documents per transaction`);
       printCalls("replays.runChunk, per chunk, all its transactions together", chunks.map((chunk) => ({ ...chunk, largest: chunk.total })));
+      // The one transaction of a chunk that reads more than a few documents.
+      printCalls("replays.pageSources, one per chunk", chunks.map((chunk) => summarizeTransactions(chunk.transactions.filter((transaction) => transaction.documentsRead > 10))));
 
       const analyst = await asUser(t, "analyst");
       const page = await measured("replays.results (100 rows)", () => analyst.client.query(api.replays.results, { replayId, paginationOpts: { numItems: 100, cursor: null } }));
