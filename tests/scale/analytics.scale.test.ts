@@ -20,10 +20,10 @@ import { MAX_COUNTER_ROWS, MAX_LABELS_READ } from "../../convex/analytics";
 import { CONFIDENCE_BINS } from "../../convex/lib/classificationResult";
 import { resolveDayRange, splitIntoMonths, type DayRange, type ResolvedDayRange } from "../../convex/lib/days";
 import { seededRandom } from "../../convex/lib/seededRandom";
-import { asUser, ensureAuthEnv, makeBackend, type Backend, type UserClient } from "../convex/harness";
+import { asUser, type Backend, type UserClient } from "../convex/harness";
 import { makeTestModel, seedVersion, testClasses } from "../convex/fixtures";
 import { measured } from "./readReport";
-import { DAY_MS, dayName, dayStart, insertCounterRows, setClock, YEAR_DAYS, YEAR_START_MS } from "./scaleSeed";
+import { DAY_MS, dayName, dayStart, insertCounterRows, setClock, YEAR_DAYS, YEAR_START_MS, yearBackend } from "./scaleSeed";
 import { CounterTally, type CounterRow } from "../convex/counterTally";
 
 const VERSIONS = 20;
@@ -39,10 +39,7 @@ let rows: CounterRow[];
 let labels: Array<{ day: number; version: number; predicted: string; confirmed: string }>;
 
 beforeAll(async () => {
-  await ensureAuthEnv();
-  vi.useFakeTimers({ toFake: ["Date"] });
-  vi.setSystemTime(YEAR_START_MS - DAY_MS);
-  t = makeBackend();
+  t = await yearBackend("date only");
   const admin = await asUser(t, "admin");
   analyst = (await asUser(t, "analyst")).client;
   versionIds = [];

@@ -16,11 +16,11 @@ import { LABELLED_PAGE_SIZE } from "../../convex/model/labelledSet";
 import { storeFeatures } from "../../convex/model/features";
 import { mlpForwardBatch } from "../../convex/lib/mlpForward";
 import { seededRandom } from "../../convex/lib/seededRandom";
-import { asUser, ensureAuthEnv, makeBackend, type Backend } from "../convex/harness";
+import { asUser, type Backend } from "../convex/harness";
 import { activateDirectly, makeTestModel, seedVersion } from "../convex/fixtures";
 import { summarizeTransactions, type CallReads, type TransactionReads } from "../convex/transactionReads";
 import { measured, printCalls } from "./readReport";
-import { randomFeatures } from "./scaleSeed";
+import { randomFeatures, yearBackend } from "./scaleSeed";
 
 const ITEMS = 10_000;
 /** Seeded straight into the tables; the rest arrive through importItems, as an admin's last chunk would. */
@@ -52,9 +52,7 @@ function expectBoundedPages(reads: CallReads, passes: number): void {
 }
 
 beforeAll(async () => {
-  await ensureAuthEnv();
-  vi.useFakeTimers();
-  t = makeBackend();
+  t = await yearBackend("all timers");
   admin = await asUser(t, "admin");
   // The real MLP's shape, 512 → 256 → 128 → 12.
   const candidateModel = makeTestModel({ seed: 22, name: "candidate", hidden: [256, 128] });

@@ -13,12 +13,12 @@ import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
 import { FILTER_SCAN_ROWS, MAX_PAGE_SIZE, MAX_REVIEW_QUEUE } from "../../convex/pictures";
-import { asUser, ensureAuthEnv, makeBackend, type Backend, type UserClient } from "../convex/harness";
+import { asUser, type Backend, type UserClient } from "../convex/harness";
 import { activateDirectly, makeTestModel, sampleFeatures, seedVersion, storeImage, testClasses } from "../convex/fixtures";
 import { readsOf, type CallReads } from "../convex/transactionReads";
 import { planHistory, RARE_CLASS, seedHistory, SHORT_LIVED_VERSION, VERSION_COUNT, type SeededPicture } from "./historyData";
 import { measured, printCalls } from "./readReport";
-import { DAY_MS, setClock, YEAR_DAYS, YEAR_START_MS } from "./scaleSeed";
+import { DAY_MS, setClock, YEAR_DAYS, YEAR_START_MS, yearBackend } from "./scaleSeed";
 
 const PICTURES = 200_000;
 const UPLOADERS = 5;
@@ -36,10 +36,7 @@ let versions: Array<{ versionId: Id<"modelVersions">; number: number }>;
 let seeded: SeededPicture[];
 
 beforeAll(async () => {
-  await ensureAuthEnv();
-  vi.useFakeTimers({ toFake: ["Date"] });
-  vi.setSystemTime(YEAR_START_MS - DAY_MS);
-  t = makeBackend();
+  t = await yearBackend("date only");
   versions = [];
   // The real MLP's shape (512 → 256 → 128 → 12): its weights are what a classification reads.
   for (let i = 0; i < VERSION_COUNT; i++) versions.push(await seedVersion(t, makeTestModel({ seed: i + 1, name: `year-v${i + 1}`, hidden: [256, 128] })));

@@ -18,11 +18,11 @@ import type { Id } from "../../convex/_generated/dataModel";
 import { REPLAY_CHUNK_SIZE, replaySteps } from "../../convex/replays";
 import { storeFeatures } from "../../convex/model/features";
 import { seededRandom } from "../../convex/lib/seededRandom";
-import { asUser, ensureAuthEnv, makeBackend, type Backend } from "../convex/harness";
+import { asUser, type Backend } from "../convex/harness";
 import { activateDirectly, makeTestModel, seedVersion, testClasses } from "../convex/fixtures";
 import { readsOf, summarizeTransactions, type CallReads } from "../convex/transactionReads";
 import { measured, printCalls } from "./readReport";
-import { DAY_MS, dayName, dayStart, insertCounterRows, randomFeatures, setClock, YEAR_DAYS, YEAR_START_MS } from "./scaleSeed";
+import { DAY_MS, dayName, dayStart, insertCounterRows, randomFeatures, setClock, YEAR_DAYS, YEAR_START_MS, yearBackend } from "./scaleSeed";
 import { CounterTally } from "../convex/counterTally";
 
 const CLASSIFICATIONS = 50_000;
@@ -40,10 +40,7 @@ let chunkBytesBound: number;
 let classificationIds: Id<"classifications">[];
 
 beforeAll(async () => {
-  await ensureAuthEnv();
-  vi.useFakeTimers();
-  vi.setSystemTime(YEAR_START_MS - DAY_MS);
-  t = makeBackend();
+  t = await yearBackend("all timers");
   admin = await asUser(t, "admin");
   const labeller = await asUser(t, "labeller");
   const live = await seedVersion(t, makeTestModel({ seed: 31, name: "live", hidden: [256, 128] }));

@@ -9,7 +9,7 @@
  */
 import { vi } from "vitest";
 import { utcDay } from "../../convex/lib/days";
-import type { Backend } from "../convex/harness";
+import { ensureAuthEnv, makeBackend, type Backend } from "../convex/harness";
 import type { CounterRow } from "../convex/counterTally";
 
 export const DAY_MS = 86_400_000;
@@ -26,6 +26,18 @@ export function dayStart(dayIndex: number): number {
 
 export function dayName(dayIndex: number): string {
   return utcDay(dayStart(dayIndex));
+}
+
+/**
+ * A fresh backend (Convex's production limits) under a fake clock set to the
+ * day before the year. "date only" leaves timers real, for cases that
+ * schedule nothing; the scheduler needs all timers faked to be driven.
+ */
+export async function yearBackend(clock: "all timers" | "date only"): Promise<Backend> {
+  await ensureAuthEnv();
+  vi.useFakeTimers(clock === "date only" ? { toFake: ["Date"] } : undefined);
+  vi.setSystemTime(YEAR_START_MS - DAY_MS);
+  return makeBackend();
 }
 
 /** Moves the fake clock (forward only: convex-test's commit clock never goes back). */

@@ -13,10 +13,10 @@
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
-import { asUser, ensureAuthEnv, makeBackend, type Backend } from "../convex/harness";
+import { asUser, type Backend } from "../convex/harness";
 import { makeTestModel, seedVersion } from "../convex/fixtures";
 import { measured } from "./readReport";
-import { DAY_MS, dayStart, setClock, YEAR_START_MS } from "./scaleSeed";
+import { DAY_MS, dayStart, setClock, YEAR_DAYS, YEAR_START_MS, yearBackend } from "./scaleSeed";
 
 const VERSIONS = 100;
 const OTHER_AUDIT_ENTRIES = 5_000;
@@ -29,10 +29,7 @@ let rollbacks = 0;
 let archived = 0;
 
 beforeAll(async () => {
-  await ensureAuthEnv();
-  vi.useFakeTimers();
-  vi.setSystemTime(YEAR_START_MS - DAY_MS);
-  t = makeBackend();
+  t = await yearBackend("all timers");
   admin = await asUser(t, "admin");
   const labeller = await asUser(t, "labeller");
   versionIds = [];
@@ -57,7 +54,7 @@ beforeAll(async () => {
       for (let i = start; i < start + 2_500; i++) await ctx.db.insert("auditLog", { actorId: labeller.userId, action: "setLabel", details: `label ${i}`, at: Date.now() });
     });
   }
-  setClock(YEAR_START_MS + 365 * DAY_MS);
+  setClock(YEAR_START_MS + YEAR_DAYS * DAY_MS);
 });
 
 afterAll(() => {
