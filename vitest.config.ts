@@ -31,7 +31,7 @@ export default defineConfig({
           name: "node",
           environment: "node",
           include: ["tests/**/*.test.ts"],
-          exclude: ["tests/convex/**", "tests/dom/**", "tests/e2e/**"],
+          exclude: ["tests/convex/**", "tests/dom/**", "tests/e2e/**", "tests/scale/**"],
           testTimeout: 60_000,
         },
       },

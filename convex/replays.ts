@@ -23,6 +23,7 @@ import { loadSettings } from "./model/settings";
 import { requireVersion, toVersionRef, type RunnableVersion } from "./model/versions";
 import { loadVersionModel } from "./model/weights";
 import { roundProbability } from "./lib/classificationResult";
+import { resolveDayRange, splitIntoMonths, utcDay } from "./lib/days";
 import { errorSentence } from "./lib/errorMessage";
 import { decodeFeatures } from "./lib/features";
 import { mlpForwardBatch, type MlpPrediction } from "./lib/mlpForward";
@@ -49,7 +50,7 @@ const replaySummaryValidator = v.object({
   filter: replayFilterValidator,
   status: replayStatusValidator,
   processed: v.number(),
-  /** Estimated from the day counters when started; exact once done. */
+  /** Estimated from the counters when started; exact once done. */
   total: v.number(),
   error: v.optional(v.string()),
   startedBy: v.id("users"),
@@ -88,15 +89,33 @@ export const start = adminMutation({
   },
 });
 
-/** Live classifications from the monthly and daily counters; whole days, so a filter with times inside a day over-counts. */
+/** The latest day a replay filter's bounds are read as (Convex timestamps are far earlier). */
+const LAST_ESTIMATED_DAY_MS = Date.UTC(9999, 11, 31);
+/** Counter rows one estimate reads at most: a year is about 12 months × the classes. */
+const MAX_ESTIMATE_ROWS = 20_000;
+
+/**
+ * Live classifications from the counters: whole months from the monthly
+ * rows, the partial months at either end from the daily ones (as the
+ * charts read them), so a year costs months × classes rows, not days ×
+ * classes. Whole days, so a filter with times inside a day over-counts.
+ */
 async function estimateTotal(db: DatabaseReader, filter: Doc<"replays">["filter"]): Promise<number> {
-  const fromDay = filter.from === undefined ? "0000-00-00" : new Date(filter.from).toISOString().slice(0, 10);
-  const toDay = filter.to === undefined ? "9999-99-99" : new Date(filter.to).toISOString().slice(0, 10);
-  const rows = await db
-    .query("analyticsCounts")
-    .withIndex("by_scope", (q) => q.eq("period", "day").eq("versionId", filter.sourceVersionId).eq("kind", "class").gte("bucket", fromDay).lte("bucket", toDay))
-    .take(20_000);
-  return rows.reduce((total, row) => total + row.count, 0);
+  const clamp = (ms: number) => Math.min(Math.max(ms, 0), LAST_ESTIMATED_DAY_MS);
+  const range = resolveDayRange({ from: utcDay(clamp(filter.from ?? 0)), to: utcDay(clamp(filter.to ?? LAST_ESTIMATED_DAY_MS)) }, "filter", Number.POSITIVE_INFINITY);
+  if (typeof range === "string") throw new ConvexError(`The replay's date range cannot be read: ${range}.`);
+  const { dayRanges, monthRange } = splitIntoMonths(range);
+  let total = 0;
+  let remaining = MAX_ESTIMATE_ROWS;
+  for (const [period, buckets] of [...dayRanges.map((days) => ["day", days] as const), ...(monthRange ? [["month", monthRange] as const] : [])]) {
+    const rows = await db
+      .query("analyticsCounts")
+      .withIndex("by_scope", (q) => q.eq("period", period).eq("versionId", filter.sourceVersionId).eq("kind", "class").gte("bucket", buckets.from).lte("bucket", buckets.to))
+      .take(remaining);
+    remaining -= rows.length;
+    total += rows.reduce((sum, row) => sum + row.count, 0);
+  }
+  return total;
 }
 
 export const resume = adminMutation({
@@ -226,7 +245,7 @@ export const getForRun = internalQuery({
 export const pageSources = internalQuery({
   args: { filter: replayFilterValidator, cursor: v.union(v.string(), v.null()), numItems: v.number() },
   returns: v.object({
-    items: v.array(v.object({ classificationId: v.id("classifications"), pictureId: v.id("pictures"), vector: v.bytes(), dim: v.number() })),
+    items: v.array(v.object({ classificationId: v.id("classifications"), classifiedAt: v.number(), pictureId: v.id("pictures"), vector: v.bytes(), dim: v.number() })),
     continueCursor: v.string(),
     isDone: v.boolean(),
   }),
@@ -243,7 +262,7 @@ export const pageSources = internalQuery({
     for (const classification of page.page) {
       const features = await ctx.db.get(classification.featuresId);
       if (features === null) continue;
-      items.push({ classificationId: classification._id, pictureId: classification.pictureId, vector: features.vector, dim: features.dim });
+      items.push({ classificationId: classification._id, classifiedAt: classification._creationTime, pictureId: classification.pictureId, vector: features.vector, dim: features.dim });
     }
     return { items, continueCursor: page.continueCursor, isDone: page.isDone };
   },
@@ -256,9 +275,8 @@ export const runChunk = internalAction({
     try {
       const replay = await ctx.runQuery(internal.replays.getForRun, { replayId });
       if (replay === null || replay.status !== "running") return null;
-      const page: { items: Array<{ classificationId: Id<"classifications">; pictureId: Id<"pictures">; vector: ArrayBuffer; dim: number }>; continueCursor: string; isDone: boolean } =
-        await ctx.runQuery(internal.replays.pageSources, { filter: replay.filter, cursor: replay.cursor, numItems: REPLAY_CHUNK_SIZE });
-      let results: Array<{ classificationId: Id<"classifications">; pictureId: Id<"pictures">; prediction: MlpPrediction }> = [];
+      const page = await ctx.runQuery(internal.replays.pageSources, { filter: replay.filter, cursor: replay.cursor, numItems: REPLAY_CHUNK_SIZE });
+      let results: Array<{ classificationId: Id<"classifications">; classifiedAt: number; pictureId: Id<"pictures">; prediction: MlpPrediction }> = [];
       if (page.items.length > 0) {
         const version: RunnableVersion | null = await ctx.runQuery(internal.models.runnable, { versionId: replay.versionId });
         if (version === null) throw new ConvexError(`model version ${replay.versionId} no longer exists`);
@@ -270,15 +288,16 @@ export const runChunk = internalAction({
           features.set(decodeFeatures(item.vector, dim), i * dim);
         });
         const predictions = replaySteps.score(model, features, page.items.length);
-        results = page.items.map((item, i) => ({ classificationId: item.classificationId, pictureId: item.pictureId, prediction: predictions[i] }));
+        results = page.items.map((item, i) => ({ classificationId: item.classificationId, classifiedAt: item.classifiedAt, pictureId: item.pictureId, prediction: predictions[i] }));
       }
       await ctx.runMutation(internal.replays.storeChunk, {
         replayId,
         expectedCursor: replay.cursor,
         nextCursor: page.isDone ? null : page.continueCursor,
         done: page.isDone,
-        results: results.map(({ classificationId, pictureId, prediction }) => ({
+        results: results.map(({ classificationId, classifiedAt, pictureId, prediction }) => ({
           sourceClassificationId: classificationId,
+          sourceClassifiedAt: classifiedAt,
           pictureId,
           probabilities: prediction.probabilities,
           labelIndex: prediction.labelIndex,
@@ -294,6 +313,16 @@ export const runChunk = internalAction({
   },
 });
 
+/**
+ * A picture has a shadow in this replay already only if it was classified
+ * again since the replay started: a classification is current from its
+ * creation until it is replaced, and each is read once, so one made before
+ * the start is its picture's only source. Only those made since (or just
+ * before: a mutation that was still running at the start) are looked up,
+ * not every result of every chunk.
+ */
+const REPEAT_MARGIN_MS = 60_000;
+
 export const storeChunk = internalMutation({
   args: {
     replayId: v.id("replays"),
@@ -303,6 +332,8 @@ export const storeChunk = internalMutation({
     results: v.array(
       v.object({
         sourceClassificationId: v.id("classifications"),
+        /** The source classification's creation time: only one made since the replay started can repeat a picture. */
+        sourceClassifiedAt: v.number(),
         pictureId: v.id("pictures"),
         probabilities: v.array(v.float64()),
         labelIndex: v.number(),
@@ -316,11 +347,14 @@ export const storeChunk = internalMutation({
     const replay = await ctx.db.get(replayId);
     // A chunk that lost a race (a resume started a second chain at the same cursor) stores nothing.
     if (replay === null || replay.status !== "running" || replay.cursor !== expectedCursor) return null;
-    for (const result of results) {
-      const existing = await ctx.db
-        .query("shadowClassifications")
-        .withIndex("by_replay_picture", (q) => q.eq("replayId", replayId).eq("pictureId", result.pictureId))
-        .unique();
+    for (const { sourceClassifiedAt, ...result } of results) {
+      const existing =
+        sourceClassifiedAt < replay._creationTime - REPEAT_MARGIN_MS
+          ? null
+          : await ctx.db
+              .query("shadowClassifications")
+              .withIndex("by_replay_picture", (q) => q.eq("replayId", replayId).eq("pictureId", result.pictureId))
+              .unique();
       const shadow = { replayId, versionId: replay.versionId, ...result };
       if (existing === null) await ctx.db.insert("shadowClassifications", shadow);
       else await ctx.db.replace(existing._id, shadow);

@@ -6,7 +6,10 @@ import { mlpForward } from "../../convex/lib/mlpForward";
 import type { MlpModel } from "../../convex/lib/weightsFormat";
 import { asUser, ensureAuthEnv, makeBackend, type Backend } from "./harness";
 import { storeFeatures } from "../../convex/model/features";
-import { classifiedPicture, deleteStoredWeights, makeTestModel, replaceStoredWeights, sampleFeatures, seedActiveVersion, seedVersion, storedWeightsOf, withLastByteFlipped } from "./fixtures";
+import { utcDay } from "../../convex/lib/days";
+import { classifiedPicture, deleteStoredWeights, makeTestModel, replaceStoredWeights, sampleFeatures, seedActiveVersion, seedVersion, storedWeightsOf, testClasses, withLastByteFlipped } from "./fixtures";
+import { CounterTally } from "./counterTally";
+import { readsOf } from "./transactionReads";
 
 // The WebAssembly kernel accumulates in float32, in a different order for a
 // batch than for one vector: the two agree to float32 rounding, not exactly.
@@ -213,6 +216,68 @@ describe("replays", () => {
 
     const listed = await analyst.client.query(api.replays.list, {});
     expect(listed.map((r) => r._id)).toEqual([windowed, replayId]);
+  });
+
+  test("a chunk of classifications made before the replay stores its results without looking each picture up", async () => {
+    const { t, admin, candidate } = await setup(REPLAY_CHUNK_SIZE);
+    vi.setSystemTime(Date.now() + 10 * 60_000);
+    await admin.client.mutation(api.replays.start, { versionId: candidate.versionId, filter: {} });
+    const { reads } = await readsOf(async () => {
+      vi.runOnlyPendingTimers();
+      await t.finishInProgressScheduledFunctions();
+    });
+    const store = reads.transactions.find((transaction) => transaction.documentsWritten >= REPLAY_CHUNK_SIZE)!;
+    // The replay document, read and patched; no lookup per result.
+    expect(store.databaseQueries).toBeLessThanOrEqual(3);
+    expect(store.documentsRead).toBeLessThanOrEqual(3);
+  });
+
+  test("a picture classified again while its replay runs keeps one shadow, from its new classification", async () => {
+    const { t, admin, candidate, seeded } = await setup(450);
+    vi.setSystemTime(Date.now() + 10 * 60_000);
+    const replayId = await admin.client.mutation(api.replays.start, { versionId: candidate.versionId, filter: {} });
+    vi.runOnlyPendingTimers();
+    await t.finishInProgressScheduledFunctions();
+    expect(await replayOf(t, replayId)).toMatchObject({ status: "running", processed: REPLAY_CHUNK_SIZE });
+    // Already replayed in the first chunk; its new classification comes again at the end of the stream.
+    const again = seeded[5];
+    await admin.client.action(api.classifications.retry, { pictureId: again.pictureId });
+    await runScheduled(t);
+    expect(await replayOf(t, replayId)).toMatchObject({ status: "done", processed: 451 });
+    const shadows = await shadowsOf(t, replayId);
+    expect(shadows).toHaveLength(450);
+    const latest = (await t.run((ctx) => ctx.db.get(again.pictureId)))!.latestClassificationId;
+    expect(latest).not.toBe(again.classificationId);
+    expect(shadows.filter((shadow) => shadow.pictureId === again.pictureId).map((shadow) => shadow.sourceClassificationId)).toEqual([latest]);
+  });
+
+  test("the estimated total reads whole months from the monthly counters, the partial months' days from the daily ones", async () => {
+    const { t, admin, live, candidate } = await setup(1);
+    // January to March: every class counted every day, class i (i + 1) times: 78 a day.
+    const tally = new CounterTally();
+    for (let day = Date.UTC(2026, 0, 1); day < Date.UTC(2026, 3, 1); day += 86_400_000) {
+      testClasses.forEach((label, i) => tally.add({ day: utcDay(day), versionId: live.versionId, label, confidence: 0.5 }, i + 1));
+    }
+    await t.run(async (ctx) => {
+      for (const row of tally.rows()) await ctx.db.insert("analyticsCounts", row);
+    });
+    const start = async (filter: { from?: number; to?: number; sourceVersionId?: Id<"modelVersions"> }) => {
+      const { result: replayId, reads } = await readsOf(() => admin.client.mutation(api.replays.start, { versionId: candidate.versionId, filter }));
+      return { result: (await replayOf(t, replayId))!.total, reads };
+    };
+    // Besides the counters: the caller, the version, the source version, the replay patched after its insert.
+    const otherReads = 4;
+
+    const all = await start({});
+    expect(all.result).toBe(90 * 78);
+    expect(all.reads.total.documentsRead).toBeLessThanOrEqual(3 * testClasses.length + otherReads);
+
+    // 15 to 31 January and 1 to 2 March from day rows, February from its month rows.
+    const partial = await start({ from: Date.UTC(2026, 0, 15, 10), to: Date.UTC(2026, 2, 2, 8), sourceVersionId: live.versionId });
+    expect(partial.result).toBe((17 + 28 + 2) * 78);
+    expect(partial.reads.total.documentsRead).toBeLessThanOrEqual((17 + 1 + 2) * testClasses.length + otherReads);
+
+    expect((await start({ sourceVersionId: candidate.versionId })).result).toBe(0);
   });
 
   test("bad requests are refused clearly; only admins start or resume replays", async () => {
