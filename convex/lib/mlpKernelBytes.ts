@@ -2,10 +2,22 @@
 // `npm run build:kernel` (tools/build/buildMlpKernel.ts) from convex/lib/mlpKernel.wat.
 // Do not edit by hand; edit the .wat and regenerate. Loaded by mlpWasmKernel.ts.
 
+// Decoded here rather than with atob: the engine also runs where atob is missing (fresh vm contexts).
 function fromBase64(text: string): Uint8Array<ArrayBuffer> {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const digits = text.replace(/=+$/, "");
+  const bytes = new Uint8Array(Math.floor((digits.length * 3) / 4));
+  let bits = 0;
+  let width = 0;
+  let at = 0;
+  for (const digit of digits) {
+    bits = (bits << 6) | alphabet.indexOf(digit);
+    width += 6;
+    if (width >= 8) {
+      width -= 8;
+      bytes[at++] = (bits >> width) & 0xff;
+    }
+  }
   return bytes;
 }
 

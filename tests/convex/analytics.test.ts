@@ -4,7 +4,8 @@ import type { Id } from "../../convex/_generated/dataModel";
 import { confidenceBin } from "../../convex/lib/classificationResult";
 import { asUser, ensureAuthEnv, makeBackend } from "./harness";
 import { storeFeatures } from "../../convex/model/features";
-import { classifiedPicture, makeTestModel, sampleFeatures, seedActiveVersion, seedVersion, testClasses } from "./fixtures";
+import { classifiedPicture, makeTestModel, sampleFeatures, seedActiveVersion, testClasses } from "./fixtures";
+import { seedVersion } from "../../tools/convexTest/seedVersions";
 
 beforeAll(ensureAuthEnv);
 // convex-test runs every function in-process; on a loaded 2-core CI machine the heavier stories need more than the default 5 s.

@@ -8,7 +8,8 @@ import { mlpForward } from "../../convex/lib/mlpForward";
 import { topClasses } from "../../convex/lib/classificationResult";
 import { parseFeatureLines, predictFeatureRows } from "../../tools/commands/predict";
 import { asUser, ensureAuthEnv, makeBackend, type Backend } from "./harness";
-import { activateDirectly, dayCounters, deleteStoredWeights, featuresOf, makeTestModel, pictureFeaturesOf, replaceStoredWeights, sampleFeatures, seedActiveVersion, seedVersion, storeImage, withLastByteFlipped } from "./fixtures";
+import { dayCounters, deleteStoredWeights, featuresOf, makeTestModel, pictureFeaturesOf, replaceStoredWeights, sampleFeatures, seedActiveVersion, storeImage, withLastByteFlipped } from "./fixtures";
+import { activateDirectly, seedVersion } from "../../tools/convexTest/seedVersions";
 
 beforeAll(ensureAuthEnv);
 // convex-test runs every function in-process; on a loaded 2-core CI machine the heavier stories need more than the default 5 s.

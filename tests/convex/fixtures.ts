@@ -1,20 +1,19 @@
 /**
- * Test data for Convex tests: small deterministic MLPs, feature vectors, and
- * versions put straight into storage + modelVersions (+ the deployment
- * pointer), bypassing registerVersion so tests of other areas do not depend on
- * the import path.
+ * Test data for Convex tests: small deterministic MLPs, feature vectors,
+ * stored weights to tamper with, pictures and labels put straight into the
+ * tables. Versions are seeded by tools/convexTest/seedVersions.ts.
  */
 import type { Id } from "../../convex/_generated/dataModel";
-import { encodeWeights, sha256Hex } from "../../convex/lib/weightsBinary";
-import { summarizeModel } from "../../convex/lib/mlpModel";
-import { DEFAULT_CLIP_MODEL_ID, DEFAULT_FEATURE_DIM, type MlpModel } from "../../convex/lib/weightsFormat";
+import { DEFAULT_FEATURE_DIM, type MlpModel } from "../../convex/lib/weightsFormat";
+import { makeRandomModel } from "../../tools/fixtures/randomModel";
 import { api } from "../../convex/_generated/api";
 import type { MutationCtx } from "../../convex/_generated/server";
 import { storeFeatures } from "../../convex/model/features";
 import { decodeFeatures } from "../../convex/lib/features";
 import { readWeightsChunks, storeWeightsChunks } from "../../convex/model/weights";
 import type { Backend, UserClient } from "./harness";
-import { seededRandom } from "../../tools/seededRandom";
+import { seededRandom } from "../../convex/lib/seededRandom";
+import { seedVersion } from "../../tools/convexTest/seedVersions";
 
 export const testClasses = ["cat", "dog", "bird", "fish", "horse", "sheep", "cow", "car", "bus", "train", "boat", "plane"];
 
@@ -30,29 +29,17 @@ export interface TestModelOptions {
 }
 
 export function makeTestModel(options: TestModelOptions = {}): MlpModel {
-  const random = seededRandom(options.seed ?? 1);
   const classes = options.classes ?? testClasses;
-  const dim = options.dim ?? DEFAULT_FEATURE_DIM;
-  const widths = [dim, ...(options.hidden ?? [16]), classes.length];
-  const layers = widths.slice(1).map((outDim, i) => {
-    const inDim = widths[i];
-    // A wide first layer: unit-norm CLIP-like inputs must move the logits enough for the predicted class to vary.
-    const scale = i === 0 ? 10 : 4 / Math.sqrt(inDim);
-    return {
-      inDim,
-      outDim,
-      weight: Float32Array.from({ length: outDim * inDim }, () => (random() - 0.5) * scale),
-      bias: Float32Array.from({ length: outDim }, () => (random() - 0.5) * 0.2),
-      activation: (i === widths.length - 2 ? "none" : "relu") as "none" | "relu",
-    };
-  });
-  return {
+  return makeRandomModel({
+    dims: [options.dim ?? DEFAULT_FEATURE_DIM, ...(options.hidden ?? [16]), classes.length],
+    seed: options.seed ?? 1,
     name: options.name ?? `test-model-${options.seed ?? 1}`,
     classes,
-    input: { dim, clipModel: DEFAULT_CLIP_MODEL_ID, normalize: options.normalize ?? "l2" },
+    normalize: options.normalize ?? "l2",
     outputActivation: options.outputActivation ?? "sigmoid-normalized",
-    layers,
-  };
+    // A wide first layer: unit-norm CLIP-like inputs must move the logits enough for the predicted class to vary.
+    weightScale: (layer, inDim) => (layer === 0 ? 10 : 4 / Math.sqrt(inDim)),
+  });
 }
 
 /** A plausible CLIP feature vector: no zeros, all finite. */
@@ -60,37 +47,6 @@ export function sampleFeatures(seed: number, dim = DEFAULT_FEATURE_DIM): number[
   const random = seededRandom(seed * 7919 + 13);
   // float32 values, as CLIP produces: the server stores and scores features as float32.
   return Array.from({ length: dim }, () => Math.fround((random() - 0.5) * 2 + 0.001));
-}
-
-export interface StoredVersion {
-  versionId: Id<"modelVersions">;
-  storageId: Id<"_storage">;
-  number: number;
-}
-
-/** Stores the model's binary and its modelVersions document, as registerVersion would; does not activate. */
-export async function seedVersion(t: Backend, model: MlpModel, options: { createdBy?: Id<"users">; number?: number } = {}): Promise<StoredVersion> {
-  const bytes = encodeWeights(model);
-  const sha256 = await sha256Hex(bytes);
-  return t.run(async (ctx) => {
-    const storageId = await ctx.storage.store(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: "application/octet-stream" }));
-    const createdBy = options.createdBy ?? (await ctx.db.insert("users", { email: `seed-${sha256.slice(0, 8)}@example.com`, role: "admin" }));
-    const latest = await ctx.db.query("modelVersions").withIndex("by_number").order("desc").first();
-    const number = options.number ?? (latest?.number ?? 0) + 1;
-    const versionId = await ctx.db.insert("modelVersions", {
-      number,
-      name: model.name,
-      notes: "",
-      sha256,
-      storageId,
-      byteLength: bytes.byteLength,
-      summary: summarizeModel(model),
-      status: "ready",
-      createdBy,
-    });
-    await storeWeightsChunks(ctx, versionId, bytes.slice().buffer);
-    return { versionId, storageId, number };
-  });
 }
 
 /** A version's stored weights bytes, as the loader reads them (its chunks). */
@@ -135,28 +91,9 @@ export function withLastByteFlipped(bytes: Uint8Array): Uint8Array {
   return tampered;
 }
 
-/** Points the deployment at the version (pushing the previous active one onto the rollback stack). */
-export async function activateDirectly(t: Backend, versionId: Id<"modelVersions">) {
-  await t.run(async (ctx) => {
-    const deployment = await ctx.db.query("deployment").first();
-    if (deployment === null) {
-      await ctx.db.insert("deployment", { activeVersionId: versionId, previousVersionIds: [], updatedAt: Date.now() });
-    } else {
-      const previous = deployment.activeVersionId === undefined ? [] : [deployment.activeVersionId];
-      await ctx.db.patch(deployment._id, {
-        activeVersionId: versionId,
-        previousVersionIds: [...deployment.previousVersionIds, ...previous],
-        updatedAt: Date.now(),
-      });
-    }
-  });
-}
-
 /** Stores, registers and activates the model: the usual starting point of a classification test. */
 export async function seedActiveVersion(t: Backend, model: MlpModel = makeTestModel(), options: { createdBy?: Id<"users"> } = {}) {
-  const version = await seedVersion(t, model, options);
-  await activateDirectly(t, version.versionId);
-  return version;
+  return seedVersion(t, model, { ...options, activate: true });
 }
 
 /** A stored image file (a few bytes with an image content type) as the browser's upload would leave. */

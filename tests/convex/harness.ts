@@ -2,11 +2,9 @@
  * convex-test setup shared by every Convex test: a fresh backend per test,
  * real Convex Auth keys, and helpers to get a caller with a given role.
  */
-import { convexTest } from "convex-test";
-import type { TransactionMetrics } from "convex-test/dist/transactionMetrics.js";
-import { withValueLimits } from "./convexLimits";
 import { exportJWK, exportPKCS8, generateKeyPair } from "jose";
-import schema from "../../convex/schema";
+import { createLimitedBackend, type TransactionLimits } from "../../tools/convexTest/backend";
+import { createUserSession } from "../../tools/convexTest/sessions";
 import type { Id } from "../../convex/_generated/dataModel";
 import type { Role } from "../../convex/lib/shapes";
 
@@ -30,46 +28,16 @@ export async function ensureAuthEnv() {
   process.env.CONVEX_SITE_URL = "http://127.0.0.1:3211";
 }
 
-/** Convex's per-transaction limits (docs.convex.dev/production/state/limits; convex-test's defaults). */
-const MiB = 1024 * 1024;
-export const PRODUCTION_LIMITS: TransactionMetrics = {
-  bytesRead: 16 * MiB,
-  bytesWritten: 16 * MiB,
-  documentsRead: 32_000,
-  databaseQueries: 4_096,
-  documentsWritten: 16_000,
-  functionsScheduled: 1000,
-  scheduledFunctionArgsBytes: 16 * MiB,
-  filesWritten: 10,
-  fileWriteBytes: 16 * MiB,
-  filesRead: 10,
-  fileReadBytes: 16 * MiB,
-};
-export type TransactionLimits = Partial<TransactionMetrics>;
-
-/**
- * A fresh backend with Convex's production limits: convex-test enforces the
- * per-transaction ones (documents and bytes read and written, queries,
- * scheduled functions, files) and withValueLimits the argument and return
- * value limits it does not. `tighter` narrows limits for one test; nothing
- * here can loosen one.
- */
+/** A fresh backend with Convex's production limits; `tighter` narrows limits for one test. */
 export function makeBackend(tighter: TransactionLimits = {}) {
-  for (const [name, value] of Object.entries(tighter)) {
-    const limit = PRODUCTION_LIMITS[name as keyof TransactionMetrics];
-    if (!(value <= limit)) throw new Error(`makeBackend may only tighten Convex's limits: ${name} ${value} is above ${limit}.`);
-  }
-  return withValueLimits(convexTest({ schema, modules, transactionLimits: tighter }));
+  return createLimitedBackend(modules, tighter);
 }
 export type Backend = ReturnType<typeof makeBackend>;
 
-/** Inserts a user (bypassing the password flow, which is tested on its own) and returns a client acting as them. */
+/** A new user with `role` and a client acting as them (the password flow is tested on its own). */
 export async function asUser(t: Backend, role: Role | null, email = `${role ?? "norole"}-${Math.random().toString(36).slice(2)}@example.com`) {
-  const userId = await t.run(async (ctx) => ctx.db.insert("users", { email, ...(role ? { role } : {}) }));
-  const sessionId = await t.run(async (ctx) =>
-    ctx.db.insert("authSessions", { userId, expirationTime: Date.now() + 3_600_000 }),
-  );
-  return { userId, client: t.withIdentity({ subject: `${userId}|${sessionId}` }) };
+  const { userId, subject } = await createUserSession(t, { email, role });
+  return { userId, client: t.withIdentity({ subject }) };
 }
 
 export type UserClient = Awaited<ReturnType<typeof asUser>>["client"];

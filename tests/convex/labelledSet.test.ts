@@ -3,7 +3,8 @@ import { api, internal } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
 import { MAX_LABELLED_ITEMS, removePictureItems, upsertPictureItem } from "../../convex/model/labelledSet";
 import { asUser, ensureAuthEnv, makeBackend, type Backend } from "./harness";
-import { activateDirectly, classifiedPicture, insertLabelledPicture, makeTestModel, sampleFeatures, seedActiveVersion, seedVersion } from "./fixtures";
+import { classifiedPicture, insertLabelledPicture, makeTestModel, sampleFeatures, seedActiveVersion } from "./fixtures";
+import { activateDirectly, seedVersion } from "../../tools/convexTest/seedVersions";
 
 beforeAll(ensureAuthEnv);
 beforeEach(() => {

@@ -7,9 +7,10 @@ import type { MlpModel } from "../../convex/lib/weightsFormat";
 import { asUser, ensureAuthEnv, makeBackend, type Backend } from "./harness";
 import { storeFeatures } from "../../convex/model/features";
 import { utcDay } from "../../convex/lib/days";
-import { classifiedPicture, deleteStoredWeights, makeTestModel, replaceStoredWeights, sampleFeatures, seedActiveVersion, seedVersion, storedWeightsOf, testClasses, withLastByteFlipped } from "./fixtures";
+import { classifiedPicture, deleteStoredWeights, makeTestModel, replaceStoredWeights, sampleFeatures, seedActiveVersion, storedWeightsOf, testClasses, withLastByteFlipped } from "./fixtures";
+import { seedVersion } from "../../tools/convexTest/seedVersions";
 import { CounterTally } from "./counterTally";
-import { readsOf } from "./transactionReads";
+import { readsOf } from "../../tools/convexTest/transactionReads";
 
 // The WebAssembly kernel accumulates in float32, in a different order for a
 // batch than for one vector: the two agree to float32 rounding, not exactly.

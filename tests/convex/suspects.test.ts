@@ -3,7 +3,8 @@ import { api, internal } from "../../convex/_generated/api";
 import { foldOfItem, SUSPECT_FOLDS, SUSPECT_INTERRUPTED_MESSAGE, SUSPECT_STALL_MS } from "../../convex/model/suspects";
 import { seededRandom } from "../../convex/lib/seededRandom";
 import { asUser, ensureAuthEnv, makeBackend, type Backend, type UserClient } from "./harness";
-import { classifiedPicture, makeTestModel, seedActiveVersion, seedVersion, testClasses } from "./fixtures";
+import { classifiedPicture, makeTestModel, seedActiveVersion, testClasses } from "./fixtures";
+import { seedVersion } from "../../tools/convexTest/seedVersions";
 
 beforeAll(ensureAuthEnv);
 vi.setConfig({ testTimeout: 120_000 });

@@ -4,8 +4,9 @@ import { TransactionMetricsTracker } from "convex-test/dist/transactionMetrics.j
 import { api, internal } from "../../convex/_generated/api";
 import { storeFeatures } from "../../convex/model/features";
 import { asUser, ensureAuthEnv, makeBackend } from "./harness";
-import { insertLabelledPicture, makeTestModel, sampleFeatures, seedActiveVersion, seedVersion } from "./fixtures";
-import { readsOf } from "./transactionReads";
+import { insertLabelledPicture, makeTestModel, sampleFeatures, seedActiveVersion } from "./fixtures";
+import { seedVersion } from "../../tools/convexTest/seedVersions";
+import { readsOf } from "../../tools/convexTest/transactionReads";
 
 beforeAll(ensureAuthEnv);
 

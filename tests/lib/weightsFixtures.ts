@@ -1,6 +1,7 @@
 /** Small, seeded weight documents for tests: generated, never committed. */
 import type { CanonicalWeights, OutputActivation } from "../../convex/lib/weightsFormat.ts";
-import { seededRandom } from "../../tools/seededRandom.ts";
+import { toCanonicalWeights } from "../../convex/lib/mlpModel.ts";
+import { makeRandomModel } from "../../tools/fixtures/randomModel.ts";
 
 /** Values exactly representable in float32, so JSON ↔ Float32Array comparisons are exact. */
 export function randomMatrix(rows: number, cols: number, random: () => number, scale = 0.5): number[][] {
@@ -18,24 +19,19 @@ export interface FixtureOptions {
   normalize?: "none" | "l2";
 }
 
-/** A valid canonical document; dims [in, hidden..., classes]. */
+/** A valid canonical document; dims [in, hidden..., classes], weights in ±0.5 and biases in ±0.1 (exact float32 values). */
 export function makeCanonicalWeights(options: FixtureOptions = {}): CanonicalWeights {
   const dims = options.dims ?? [8, 6, 5, 3];
-  const random = seededRandom(options.seed ?? 1);
-  const classCount = dims[dims.length - 1];
-  return {
-    format: "clip-mlp-weights",
-    formatVersion: 1,
+  const model = makeRandomModel({
+    dims,
+    seed: options.seed ?? 1,
     name: "fixture",
-    classes: Array.from({ length: classCount }, (_, i) => `label_${i}`),
-    input: { dim: dims[0], clipModel: "Xenova/clip-vit-base-patch32", normalize: options.normalize ?? "none" },
-    layers: dims.slice(1).map((out, i) => ({
-      weight: randomMatrix(out, dims[i], random),
-      bias: randomVector(out, random, 0.1),
-      activation: i === dims.length - 2 ? ("none" as const) : ("relu" as const),
-    })),
+    classes: Array.from({ length: dims[dims.length - 1] }, (_, i) => `label_${i}`),
+    normalize: options.normalize ?? "none",
     outputActivation: options.outputActivation ?? "sigmoid-normalized",
-  };
+    weightScale: () => 1,
+  });
+  return toCanonicalWeights(model);
 }
 
 /** The same layers as a bare PyTorch state_dict with nn.Sequential keys (Linear, ReLU, Dropout, Linear, ...). */

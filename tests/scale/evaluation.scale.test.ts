@@ -17,8 +17,9 @@ import { storeFeatures } from "../../convex/model/features";
 import { mlpForwardBatch } from "../../convex/lib/mlpForward";
 import { seededRandom } from "../../convex/lib/seededRandom";
 import { asUser, type Backend } from "../convex/harness";
-import { activateDirectly, makeTestModel, seedVersion } from "../convex/fixtures";
-import { summarizeTransactions, type CallReads, type TransactionReads } from "../convex/transactionReads";
+import { makeTestModel } from "../convex/fixtures";
+import { activateDirectly, seedVersion } from "../../tools/convexTest/seedVersions";
+import { summarizeTransactions, type CallReads, type TransactionReads } from "../../tools/convexTest/transactionReads";
 import { measured, printCalls } from "./readReport";
 import { randomFeatures, yearBackend } from "./scaleSeed";
 

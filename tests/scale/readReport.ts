@@ -2,7 +2,7 @@
  * How the scale suite reports what each call read: one line per call (or per
  * paged walk), printed in the run's output so CI logs carry the figures.
  */
-import { readsOf, type CallReads } from "../convex/transactionReads";
+import { readsOf, type CallReads } from "../../tools/convexTest/transactionReads";
 
 function kilobytes(bytes: number): string {
   return `${(bytes / 1024).toFixed(1)} KB`;

@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
 import { asUser, type Backend } from "../convex/harness";
-import { makeTestModel, seedVersion } from "../convex/fixtures";
+import { makeTestModel } from "../convex/fixtures";
+import { seedVersion } from "../../tools/convexTest/seedVersions";
 import { measured } from "./readReport";
 import { DAY_MS, dayStart, setClock, YEAR_DAYS, YEAR_START_MS, yearBackend } from "./scaleSeed";
 

@@ -7,7 +7,8 @@ import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { toCanonicalWeights, toMlpModel } from "../../convex/lib/mlpModel.ts";
 import { decodeWeights, encodeWeights } from "../../convex/lib/weightsBinary.ts";
-import { DEFAULT_CLIP_MODEL_ID, type MlpModel } from "../../convex/lib/weightsFormat.ts";
+import type { MlpModel } from "../../convex/lib/weightsFormat.ts";
+import { makeRandomModel } from "../fixtures/randomModel.ts";
 import { importWeightsJson } from "../../convex/lib/weightsImport.ts";
 import { seededRandom } from "../seededRandom.ts";
 
@@ -59,28 +60,7 @@ export async function loadDemoBenchModel(path = DEMO_WEIGHTS_PATH): Promise<Benc
 
 /** A seeded random MLP: ReLU between layers, sigmoid-normalized output, L2 input like the product's. */
 export function makeRandomBenchModel(dims: readonly number[], seed = 1): BenchModel {
-  if (dims.length < 2) throw new Error(`a model needs an input and at least one layer, got dims [${dims.join(", ")}]`);
-  const random = seededRandom(seed);
-  const layers = dims.slice(1).map((outDim, i) => {
-    const inDim = dims[i];
-    const scale = 2 / Math.sqrt(inDim);
-    return {
-      inDim,
-      outDim,
-      weight: Float32Array.from({ length: outDim * inDim }, () => (random() - 0.5) * scale),
-      bias: Float32Array.from({ length: outDim }, () => (random() - 0.5) * 0.2),
-      activation: (i === dims.length - 2 ? "none" : "relu") as "none" | "relu",
-    };
-  });
-  const classCount = dims[dims.length - 1];
-  const built: MlpModel = {
-    name: `bench-${dims.join("-")}`,
-    classes: Array.from({ length: classCount }, (_, i) => `class-${i}`),
-    input: { dim: dims[0], clipModel: DEFAULT_CLIP_MODEL_ID, normalize: "l2" },
-    outputActivation: "sigmoid-normalized",
-    layers,
-  };
-  const binary = encodeWeights(built);
+  const binary = encodeWeights(makeRandomModel({ dims, seed, name: `bench-${dims.join("-")}` }));
   const model = decodeWeights(binary);
   return { model, binary, jsonText: canonicalJsonText(model), ...describe(model) };
 }
