@@ -13,10 +13,11 @@ import { quickSettings, runBench, runBenchCli } from "../../tools/bench/bench.ts
 import { benchFeatures, canonicalJsonText, makeRandomBenchModel } from "../../tools/bench/benchModels.ts";
 import { measureColdStart } from "../../tools/bench/coldStage.ts";
 import { measureDecode } from "../../tools/bench/decodeStage.ts";
-import { evaluateTarget, type BenchFigure } from "../../tools/bench/figures.ts";
+import { evaluateTarget, formatReads, readsPerItem, type BenchFigure } from "../../tools/bench/figures.ts";
 import { createOrtSession, maxAbsDifference, measureForward, measureScaling, runOrtProbabilities } from "../../tools/bench/forwardStage.ts";
 import { measureReplay, timeEndToEndReplay } from "../../tools/bench/replayStage.ts";
 import { formatReport } from "../../tools/bench/report.ts";
+import { measureScale } from "../../tools/bench/scaleStage.ts";
 import { comparePaired, median } from "../../tools/bench/timing.ts";
 import { enableRelaxedSimd } from "../../tools/relaxedSimd.ts";
 import { capturedIo } from "../lib/capturedIo.ts";
@@ -76,6 +77,16 @@ describe("targets", () => {
     expect(evaluateTarget({ kind: "minSpeedup", value: 10 }, 1, 0.25)).toMatchObject({ met: false, verdict: expect.stringMatching(/4\.00× faster vs ≥ 10× \(2\.50× short\)/) });
     expect(evaluateTarget({ kind: "maxMs", value: 0.5 }, 0.01, 0.001)).toMatchObject({ met: true });
     expect(evaluateTarget({ kind: "maxMs", value: 0.5 }, 2, 0.001)).toMatchObject({ met: false });
+  });
+
+  it("judges a read budget on the largest transaction, not the total", () => {
+    const reads = readsPerItem({ transactions: [{ documentsRead: 101, bytesRead: 42_000 }, { documentsRead: 3, bytesRead: 90_000 }] }, "page", 2);
+    expect(reads).toEqual({ item: "page", items: 2, perItem: { documents: 52, bytes: 66_000 }, largestTransaction: { documents: 3, bytes: 90_000 }, transactions: 2 });
+    expect(formatReads(reads)).toBe("52 docs, 66.0 KB per page");
+    expect(evaluateTarget({ kind: "maxBytesRead", value: 100_000 }, 1, 1, reads)).toMatchObject({ met: true });
+    expect(evaluateTarget({ kind: "maxBytesRead", value: 80_000 }, 1, 1, reads)).toMatchObject({ met: false, verdict: "missed: the largest transaction read 90.0 KB vs ≤ 80.0 KB" });
+    expect(evaluateTarget({ kind: "maxBytesRead", value: 80_000 }, 1, 1)).toMatchObject({ met: false });
+    expect(() => readsPerItem({ transactions: [] }, "page", 0)).toThrow(/positive item count/);
   });
 });
 
@@ -154,6 +165,10 @@ describe("stages", () => {
     expectWellFormed(figures[0]);
     expect(figures[0].values.binaryWeightStepsMs).toBeGreaterThan(0);
     expect(figures[0].values.jsonWeightStepsMs).toBeGreaterThan(0);
+    // A classification reads the version, the user, its picture and the weights: a handful of documents.
+    expect(figures[0].reads).toMatchObject({ item: "classification", items: 1 });
+    expect(figures[0].reads!.perItem.documents).toBeGreaterThan(3);
+    expect(figures[0].reads!.perItem.documents).toBeLessThan(30);
   });
 
   it("measures replay scoring and a whole replay", async () => {
@@ -161,7 +176,24 @@ describe("stages", () => {
     expect(figures.map((f) => f.id)).toEqual(["replay.scoring", "replay.endToEnd"]);
     figures.forEach(expectWellFormed);
     expect(figures[1].values.vectorsPerSecond).toBeGreaterThan(0);
+    // At least the classification and its features document per vector.
+    expect(figures[1].reads).toMatchObject({ item: "vector", items: 7 });
+    expect(figures[1].reads!.perItem.documents).toBeGreaterThanOrEqual(2);
     await expect(timeEndToEndReplay(bench, 3, 1)).resolves.toMatchObject({ processed: 3 });
+  });
+
+  it("compares on a labelled set and reads History pages within the list budget", async () => {
+    const figures = await measureScale({ bench, labelledItems: 60, pictures: 130, runs: 1 });
+    expect(figures.map((f) => f.id)).toEqual(["scale.compare", "scale.historyPage", "scale.historyResidualPage"]);
+    figures.forEach(expectWellFormed);
+    expect(figures[0].values.items).toBe(60);
+    // Each labelled item is read once, with its features document.
+    expect(figures[0].reads!.perItem.documents).toBeGreaterThanOrEqual(2);
+    expect(figures[1].values.pictures).toBe(100);
+    expect(figures[1].reads!.largestTransaction.documents).toBeGreaterThanOrEqual(100);
+    expect(figures[1].target).toMatchObject({ met: true });
+    // No seeded picture is labelled: the residual page is empty but says so.
+    expect(figures[2].values.pictures).toBe(0);
   });
 });
 
@@ -224,7 +256,7 @@ describe("runBench and its CLI", () => {
 
   it("refuses an unknown stage with the list of known ones", async () => {
     const { io } = capturedIo();
-    await expect(runBenchCli(["--only", "forward,gpu"], io)).rejects.toThrow(/--only expects a comma-separated list of forward, scaling, decode, cold, action, replay, browser; got "forward,gpu"/);
+    await expect(runBenchCli(["--only", "forward,gpu"], io)).rejects.toThrow(/--only expects a comma-separated list of forward, scaling, decode, cold, action, replay, scale, browser; got "forward,gpu"/);
   });
 
   it("refuses unknown browser dtypes and run counts", async () => {

@@ -13,11 +13,11 @@ import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
 import { LABELLED_PAGE_SIZE } from "../../convex/model/labelledSet";
-import { storeFeatures } from "../../convex/model/features";
 import { mlpForwardBatch } from "../../convex/lib/mlpForward";
 import { seededRandom } from "../../convex/lib/seededRandom";
 import { asUser, type Backend } from "../convex/harness";
 import { makeTestModel } from "../convex/fixtures";
+import { seedLabelledSet } from "../../tools/convexTest/seedLabelledSet";
 import { activateDirectly, seedVersion } from "../../tools/convexTest/seedVersions";
 import { summarizeTransactions, type CallReads, type TransactionReads } from "../../tools/convexTest/transactionReads";
 import { measured, printCalls } from "./readReport";
@@ -70,20 +70,11 @@ beforeAll(async () => {
   const labels = mlpForwardBatch(candidateModel, flat, ITEMS).map((prediction) => prediction.label);
 
   const seededCount = ITEMS - IMPORTED_ITEMS;
-  const importId = await t.run((ctx) => ctx.db.insert("labelledImports", { name: IMPORT_NAME, importedBy: admin.userId, itemCount: seededCount }));
-  for (let start = 0; start < seededCount; start += SEED_ITEMS_PER_TRANSACTION) {
-    await t.run(async (ctx) => {
-      for (let i = start; i < Math.min(seededCount, start + SEED_ITEMS_PER_TRANSACTION); i++) {
-        const featuresId = await storeFeatures(ctx, features[i]);
-        await ctx.db.insert("labelledItems", { source: "import", importId, featuresId, label: labels[i] });
-      }
-    });
-  }
-  const perLabel = new Map<string, number>();
-  for (const label of labels.slice(0, seededCount)) perLabel.set(label, (perLabel.get(label) ?? 0) + 1);
-  await t.run(async (ctx) => {
-    for (const [label, count] of perLabel) await ctx.db.insert("labelledCounts", { source: "import", importId, label, count });
-  });
+  await seedLabelledSet(
+    t,
+    features.slice(0, seededCount).map((vector, i) => ({ features: vector, label: labels[i] })),
+    { name: IMPORT_NAME, importedBy: admin.userId, perTransaction: SEED_ITEMS_PER_TRANSACTION },
+  );
 
   const { result } = await measured(`labelledSet.importItems (${IMPORTED_ITEMS} items into a set of ${seededCount})`, () =>
     admin.client.mutation(api.labelledSet.importItems, {

@@ -15,11 +15,12 @@ import { measureDecode } from "./decodeStage.ts";
 import type { BenchFigure, StageReport } from "./figures.ts";
 import { measureForward, measureScaling } from "./forwardStage.ts";
 import { measureReplay } from "./replayStage.ts";
+import { measureScale } from "./scaleStage.ts";
 import { formatReport, type BenchReport } from "./report.ts";
 import { enableRelaxedSimd } from "../relaxedSimd.ts";
 import type { TimingOptions } from "./timing.ts";
 
-export const stageNames = ["forward", "scaling", "decode", "cold", "action", "replay", "browser"] as const;
+export const stageNames = ["forward", "scaling", "decode", "cold", "action", "replay", "scale", "browser"] as const;
 export type StageName = (typeof stageNames)[number];
 
 /** A model about ten times the product's (1.58 M vs 0.17 M parameters) for the decode comparison. */
@@ -39,6 +40,11 @@ export interface BenchSettings {
   batchSize: number;
   replayEndToEndCount: number;
   replayEndToEndRuns: number;
+  /** Labelled items evaluation.compare streams in the scale stage. */
+  scaleLabelledItems: number;
+  /** Stored classifications under the scale stage's History pages. */
+  scalePictures: number;
+  scaleRuns: number;
   browserDtypes: ClipDtype[];
   browserWarmupRuns: number;
   browserTimedRuns: number;
@@ -54,8 +60,11 @@ export const fullSettings: BenchSettings = {
   action: { trials: 11, minTrialMs: 250, warmupMs: 500 },
   replay: { trials: 11, minTrialMs: 60, warmupMs: 500 },
   batchSize: 1024,
-  replayEndToEndCount: 600,
+  replayEndToEndCount: 10_000,
   replayEndToEndRuns: 1,
+  scaleLabelledItems: 10_000,
+  scalePictures: 5_000,
+  scaleRuns: 5,
   browserDtypes: ["q8", "fp32"],
   browserWarmupRuns: 3,
   browserTimedRuns: 10,
@@ -72,8 +81,11 @@ export const quickSettings: BenchSettings = {
   action: { trials: 2, minTrialMs: 1, warmupMs: 0 },
   replay: { trials: 2, minTrialMs: 1, warmupMs: 0 },
   batchSize: 16,
-  replayEndToEndCount: 0,
+  replayEndToEndCount: 100,
   replayEndToEndRuns: 1,
+  scaleLabelledItems: 300,
+  scalePictures: 250,
+  scaleRuns: 1,
   browserDtypes: ["q8"],
   browserWarmupRuns: 1,
   browserTimedRuns: 2,
@@ -93,6 +105,7 @@ const stageTitles: Record<StageName, string> = {
   cold: "decode + forward in fresh contexts",
   action: "classification action in convex-test",
   replay: "replay throughput",
+  scale: "compare on a year's labelled set, History pages over stored pictures",
   browser: "CLIP extraction in headless Chromium",
 };
 
@@ -155,6 +168,9 @@ export async function runBench({ stages, settings, command = "npm run bench", on
           endToEndCount: settings.replayEndToEndCount,
           endToEndRuns: settings.replayEndToEndRuns,
         });
+        break;
+      case "scale":
+        figures = await measureScale({ bench: demo, labelledItems: settings.scaleLabelledItems, pictures: settings.scalePictures, runs: settings.scaleRuns });
         break;
       case "browser": {
         const browser = await measureBrowserExtraction({

@@ -11,7 +11,21 @@ export type Target =
   /** reference time / subject time must be at least `value`. */
   | { kind: "minSpeedup"; value: number }
   /** the subject's absolute time must not exceed `value` milliseconds. */
-  | { kind: "maxMs"; value: number };
+  | { kind: "maxMs"; value: number }
+  /** the largest transaction of the measured call must read at most `value` bytes. */
+  | { kind: "maxBytesRead"; value: number };
+
+/** Documents and bytes a measured call read from the database, as convex-test's transaction limits count them. */
+export interface FigureReads {
+  /** What one item is: "classification", "vector", "labelled item", "page". */
+  item: string;
+  /** Items the measured call(s) handled. */
+  items: number;
+  perItem: { documents: number; bytes: number };
+  /** The call's largest single transaction: what a limit or a budget applies to. */
+  largestTransaction: { documents: number; bytes: number };
+  transactions: number;
+}
 
 export interface TargetVerdict {
   /** "≤ 2× reference", "≥ 10× faster", "≤ 0.5 ms". */
@@ -38,6 +52,8 @@ export interface BenchFigure {
   target?: TargetVerdict;
   /** Other measured values, e.g. maxAbsDifference or vectorsPerSecond. */
   values: Record<string, number>;
+  /** Database reads per item, for the stages that run Convex functions. */
+  reads?: FigureReads;
   notes: string[];
 }
 
@@ -64,7 +80,20 @@ export function formatMs(ms: number): string {
   return `${(ms * 1000).toFixed(ms >= 0.1 ? 0 : 1)} µs`;
 }
 
-export function evaluateTarget(target: Target, subjectMs: number, ratio: number): TargetVerdict {
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1_000_000) return `${(bytes / 1_000_000).toFixed(2)} MB`;
+  if (bytes >= 1000) return `${(bytes / 1000).toFixed(1)} KB`;
+  return `${Math.round(bytes)} B`;
+}
+
+/** "10 docs, 653.2 KB per classification". */
+export function formatReads(reads: FigureReads): string {
+  const documents = reads.perItem.documents;
+  const shown = Number.isInteger(documents) ? String(documents) : documents.toFixed(2);
+  return `${shown} docs, ${formatBytes(reads.perItem.bytes)} per ${reads.item}`;
+}
+
+export function evaluateTarget(target: Target, subjectMs: number, ratio: number, reads?: FigureReads): TargetVerdict {
   switch (target.kind) {
     case "maxRatio": {
       const text = `≤ ${target.value}× reference`;
@@ -82,6 +111,13 @@ export function evaluateTarget(target: Target, subjectMs: number, ratio: number)
       const met = subjectMs <= target.value;
       return { text, met, verdict: met ? "met" : `missed: ${formatMs(subjectMs)} vs ≤ ${formatMs(target.value)} (${formatRatio(subjectMs / target.value)} too slow)` };
     }
+    case "maxBytesRead": {
+      const text = `≤ ${formatBytes(target.value)} read per transaction`;
+      if (reads === undefined) return { text, met: false, verdict: "missed: the figure carries no reads to check" };
+      const largest = reads.largestTransaction.bytes;
+      const met = largest <= target.value;
+      return { text, met, verdict: met ? "met" : `missed: the largest transaction read ${formatBytes(largest)} vs ≤ ${formatBytes(target.value)}` };
+    }
   }
 }
 
@@ -93,6 +129,7 @@ export function makeFigure(fields: {
   ratio?: number;
   target?: Target;
   values?: Record<string, number>;
+  reads?: FigureReads;
   notes?: string[];
 }): BenchFigure {
   const ratio = fields.ratio ?? fields.subject.ms / fields.reference.ms;
@@ -102,10 +139,25 @@ export function makeFigure(fields: {
     subject: fields.subject,
     reference: fields.reference,
     ratio,
-    target: fields.target ? evaluateTarget(fields.target, fields.subject.ms, ratio) : undefined,
+    target: fields.target ? evaluateTarget(fields.target, fields.subject.ms, ratio, fields.reads) : undefined,
     values: fields.values ?? {},
+    ...(fields.reads ? { reads: fields.reads } : {}),
     notes: fields.notes ?? [],
   };
+}
+
+/** The reads of one measured call, spread over the `items` it handled. */
+export function readsPerItem(reads: { transactions: ReadonlyArray<{ documentsRead: number; bytesRead: number }> }, item: string, items: number): FigureReads {
+  if (!(items > 0)) throw new Error(`readsPerItem needs a positive item count, got ${items}`);
+  let documents = 0;
+  let bytes = 0;
+  let largest = { documents: 0, bytes: 0 };
+  for (const transaction of reads.transactions) {
+    documents += transaction.documentsRead;
+    bytes += transaction.bytesRead;
+    if (transaction.bytesRead > largest.bytes) largest = { documents: transaction.documentsRead, bytes: transaction.bytesRead };
+  }
+  return { item, items, perItem: { documents: documents / items, bytes: bytes / items }, largestTransaction: largest, transactions: reads.transactions.length };
 }
 
 export { formatRatio };

@@ -11,7 +11,8 @@ import { REPLAY_CHUNK_SIZE, replaySteps } from "../../convex/replays.ts";
 import { storeFeatures } from "../../convex/model/features.ts";
 import { createBenchBackend, storeBenchVersion, type BenchBackend } from "./benchBackend.ts";
 import { benchFeatures, type BenchModel } from "./benchModels.ts";
-import { makeFigure, type BenchFigure } from "./figures.ts";
+import { readsOf, type CallReads } from "../convexTest/transactionReads.ts";
+import { makeFigure, readsPerItem, type BenchFigure } from "./figures.ts";
 import { createOrtSession, ORT_REFERENCE_NAME } from "./forwardStage.ts";
 import { MLP_ONNX_INPUT } from "./mlpOnnxGraph.ts";
 import { comparePaired, median, type TimingOptions } from "./timing.ts";
@@ -25,8 +26,12 @@ export interface ReplayStageOptions {
   endToEndRuns: number;
 }
 
-/** Live classifications written straight into the tables, as storeResult leaves them (minus counters, which replays do not read). */
-async function seedLiveClassifications(backend: BenchBackend, versionId: Id<"modelVersions">, bench: BenchModel, count: number): Promise<void> {
+/**
+ * Live classifications written straight into the tables, as storeResult
+ * leaves them (minus counters, which replays and History do not read); the
+ * predicted class cycles through the model's classes.
+ */
+export async function seedLiveClassifications(backend: BenchBackend, versionId: Id<"modelVersions">, bench: BenchModel, count: number): Promise<void> {
   const dim = bench.model.layers[0].inDim;
   const classCount = bench.model.classes.length;
   const features = benchFeatures(count, dim, 11);
@@ -41,10 +46,12 @@ async function seedLiveClassifications(backend: BenchBackend, versionId: Id<"mod
         });
         const featuresId = await storeFeatures(ctx, row, pictureId);
         const probabilities = Array.from({ length: classCount }, () => 1 / classCount);
+        const labelIndex = i % classCount;
+        const label = bench.model.classes[labelIndex];
         const classificationId = await ctx.db.insert("classifications", {
-          pictureId, versionId, versionNumber: 1, probabilities, labelIndex: 0, label: bench.model.classes[0], confidence: probabilities[0], featuresId, day: "2026-11-01", current: true,
+          pictureId, versionId, versionNumber: 1, probabilities, labelIndex, label, confidence: probabilities[labelIndex], featuresId, day: "2026-11-01", current: true,
         });
-        await ctx.db.patch(pictureId, { featuresId, latestClassificationId: classificationId, label: bench.model.classes[0], confidence: probabilities[0], versionId, classLabel: bench.model.classes[0] });
+        await ctx.db.patch(pictureId, { featuresId, latestClassificationId: classificationId, label, confidence: probabilities[labelIndex], versionId, classLabel: label });
       }
     });
   }
@@ -63,8 +70,8 @@ async function waitForReplay(backend: BenchBackend, replayId: Id<"replays">, tim
   }
 }
 
-/** Runs whole replays of `count` classifications; returns the median milliseconds per replay. */
-export async function timeEndToEndReplay(bench: BenchModel, count: number, runs: number): Promise<{ medianMs: number; processed: number }> {
+/** Runs whole replays of `count` classifications; returns the median milliseconds per replay and what the last run read. */
+export async function timeEndToEndReplay(bench: BenchModel, count: number, runs: number): Promise<{ medianMs: number; processed: number; reads: CallReads }> {
   const backend = await createBenchBackend(2);
   const live = await storeBenchVersion(backend, bench, { activate: true });
   const candidate = await storeBenchVersion(backend, bench, { activate: false });
@@ -72,14 +79,20 @@ export async function timeEndToEndReplay(bench: BenchModel, count: number, runs:
   const admin = backend.callers[0];
   const samples: number[] = [];
   let processed = 0;
+  let reads: CallReads | undefined;
+  const replay = async () => {
+    const replayId = await admin.mutation(api.replays.start, { versionId: candidate.versionId, filter: {} });
+    return waitForReplay(backend, replayId, 600_000);
+  };
   for (let run = 0; run < runs; run++) {
     const started = performance.now();
-    const replayId = await admin.mutation(api.replays.start, { versionId: candidate.versionId, filter: {} });
-    ({ processed } = await waitForReplay(backend, replayId, 120_000));
+    ({ processed } = await replay());
     samples.push(performance.now() - started);
     if (processed !== count) throw new Error(`the benchmark replay re-scored ${processed} classifications, expected ${count}`);
   }
-  return { medianMs: median(samples), processed };
+  // Measured apart from the timed runs: the read tracking adds its own cost.
+  ({ reads } = await readsOf(replay));
+  return { medianMs: median(samples), processed, reads };
 }
 
 export async function measureReplay({ bench, timing, endToEndCount, endToEndRuns }: ReplayStageOptions): Promise<BenchFigure[]> {
@@ -123,6 +136,7 @@ export async function measureReplay({ bench, timing, endToEndCount, endToEndRuns
         subject: { name: "whole replay (chunks of 200)", ms: perVector },
         reference: { name: "its scoring step alone", ms: scoringPerVector },
         values: { vectorsPerSecond: 1000 / perVector, replayMs: endToEnd.medianMs, runs: endToEndRuns },
+        reads: readsPerItem(endToEnd.reads, "vector", endToEnd.processed),
         notes: [
           `${Math.round(1000 / perVector).toLocaleString("en-US")} vectors/s end to end; the rest is convex-test paging, storing shadow rows and scheduling`,
         ],

@@ -1,5 +1,5 @@
 /** The readable table `npm run bench` prints (the --json output is the report object itself). */
-import { formatMs, formatRatioWithSpeedup, type StageReport } from "./figures.ts";
+import { formatBytes, formatMs, formatRatioWithSpeedup, formatReads, type StageReport } from "./figures.ts";
 
 export interface BenchReport {
   /** ISO time the run started. */
@@ -25,12 +25,12 @@ function pad(text: string, width: number): string {
 }
 
 export function formatReport(report: BenchReport): string {
-  const header = ["figure", "project", "reference", "ratio", "target", "status"];
+  const header = ["figure", "project", "reference", "ratio", "reads", "target", "status"];
   const rows: string[][] = [];
   const notes: string[] = [];
   for (const stage of report.stages) {
     if (stage.skipped) {
-      rows.push([`${stage.stage}: skipped`, "", "", "", "", ""]);
+      rows.push([`${stage.stage}: skipped`, "", "", "", "", "", ""]);
       notes.push(`${stage.stage} skipped: ${stage.skipped}`);
       continue;
     }
@@ -40,11 +40,16 @@ export function formatReport(report: BenchReport): string {
         `${formatMs(figure.subject.ms)} ${figure.subject.name}`,
         `${formatMs(figure.reference.ms)} ${figure.reference.name}`,
         formatRatioWithSpeedup(figure.ratio),
+        figure.reads ? formatReads(figure.reads) : "",
         figure.target?.text ?? "",
         figure.target ? (figure.target.met ? "met" : "NOT MET") : "",
       ]);
       if (figure.target && !figure.target.met) notes.push(`${figure.id}: ${figure.target.verdict}`);
       if (figure.values.maxAbsDifference !== undefined) notes.push(`${figure.id}: max abs difference ${figure.values.maxAbsDifference.toExponential(2)}`);
+      if (figure.reads) {
+        const { largestTransaction, transactions, items, item } = figure.reads;
+        notes.push(`${figure.id}: ${items.toLocaleString("en-US")} ${item}s in ${transactions.toLocaleString("en-US")} transactions; the largest read ${largestTransaction.documents.toLocaleString("en-US")} docs, ${formatBytes(largestTransaction.bytes)}`);
+      }
       for (const note of figure.notes) notes.push(`${figure.id}: ${note}`);
     }
   }
