@@ -23,7 +23,7 @@ import { processIo, progressBar, type CliIo } from "./cliKit.ts";
 import type { ClipDtype } from "../src/clip/clipConfig.ts";
 import { createNodeClipExtractor } from "./clipNode.ts";
 import { demoClasses, generateDemoImages, type DemoClass } from "./demoImages.ts";
-import { isStartedScript } from "./fixtureFiles.ts";
+import { isStartedScript } from "./startedScript.ts";
 import { TINY_CLIP_MODEL_ID } from "./tinyClipModel.ts";
 import { findTorchPython } from "./torchPython.ts";
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** `mlp`: wires subcommands together; the work lives in tools/commands/. */
-import { pathToFileURL } from "node:url";
+import { isStartedScript } from "./startedScript.ts";
 import { CliError, processIo, type CliIo } from "./cliKit.ts";
 import { commands } from "./commands/index.ts";
 
@@ -44,9 +44,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
   }
 }
 
-// pathToFileURL escapes what a hand-built file:// URL would not (spaces, "#", "%", Windows drives).
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
-if (invokedDirectly) {
+if (isStartedScript(import.meta.url)) {
   runCli(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

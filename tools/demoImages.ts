@@ -5,7 +5,7 @@
  * layout and size plus pixel noise, so no two samples are identical.
  */
 import sharp from "sharp";
-import { seededRandom } from "./seededRandom.ts";
+import { seededRandom } from "../convex/lib/seededRandom.ts";
 
 export const demoClasses = ["sunset", "forest", "ocean", "snow", "desert", "night", "meadow", "lava", "sky", "roses", "autumn", "fog"] as const;
 export type DemoClass = (typeof demoClasses)[number];

@@ -1,6 +1,6 @@
 /** Helpers for the scripts that (re)write committed fixtures (`npm run models:tiny`, `npm run fixtures:images`). */
 import { mkdir, writeFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 
 export interface FixtureFile {
   /** Path inside the folder, with forward slashes. */
@@ -18,9 +18,4 @@ export async function writeFilesUnder(folder: string, files: Iterable<FixtureFil
     written.push(target);
   }
   return written;
-}
-
-/** True when the module at `moduleUrl` is the script node was started with, not an import (tests import these scripts for their paths). */
-export function isStartedScript(moduleUrl: string): boolean {
-  return Boolean(process.argv[1]) && moduleUrl === new URL(`file://${resolve(process.argv[1])}`).href;
 }

@@ -19,7 +19,7 @@
  * (measured: 9e-3 apart), which would hide real Node/browser differences.
  */
 import { encodeOnnxModel, onnxDataType, type OnnxModel } from "./onnxProto.ts";
-import { seededRandom } from "./seededRandom.ts";
+import { seededRandom } from "../convex/lib/seededRandom.ts";
 
 export const TINY_CLIP_MODEL_ID = "tiny-clip";
 export const TINY_CLIP_EMBEDDING_DIM = 512;

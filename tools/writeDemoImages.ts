@@ -2,7 +2,8 @@
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateDemoImages } from "./demoImages.ts";
-import { isStartedScript, writeFilesUnder } from "./fixtureFiles.ts";
+import { writeFilesUnder } from "./fixtureFiles.ts";
+import { isStartedScript } from "./startedScript.ts";
 
 export const demoImagesDir = resolve(dirname(fileURLToPath(import.meta.url)), "..", "tests", "fixtures", "images");
 

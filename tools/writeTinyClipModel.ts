@@ -1,7 +1,8 @@
 /** `npm run models:tiny`: (re)writes the committed models/tiny-clip fixture. */
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isStartedScript, writeFilesUnder } from "./fixtureFiles.ts";
+import { writeFilesUnder } from "./fixtureFiles.ts";
+import { isStartedScript } from "./startedScript.ts";
 import { generateTinyClipModel, TINY_CLIP_MODEL_ID } from "./tinyClipModel.ts";
 
 export const tinyClipModelDir = resolve(dirname(fileURLToPath(import.meta.url)), "..", "models", TINY_CLIP_MODEL_ID);

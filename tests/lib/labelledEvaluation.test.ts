@@ -8,7 +8,7 @@ import {
   VersionEvaluation,
   type ModelOutput,
 } from "../../convex/lib/labelledEvaluation.ts";
-import { seededRandom } from "../../tools/seededRandom.ts";
+import { seededRandom } from "../../convex/lib/seededRandom.ts";
 
 function output(probabilities: number[]): ModelOutput {
   const labelIndex = probabilities.indexOf(Math.max(...probabilities));

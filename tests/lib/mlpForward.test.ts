@@ -13,7 +13,7 @@ import type { CanonicalWeights, OutputActivation } from "../../convex/lib/weight
 import { makeCanonicalWeights, randomVector } from "./weightsFixtures.ts";
 import { enableRelaxedSimd } from "../../tools/relaxedSimd.ts";
 import { mlpKernelRelaxedSimd } from "../../convex/lib/mlpKernelBytes.ts";
-import { seededRandom } from "../../tools/seededRandom.ts";
+import { seededRandom } from "../../convex/lib/seededRandom.ts";
 
 enableRelaxedSimd();
 

@@ -3,7 +3,7 @@ import { mlpForward } from "../../convex/lib/mlpForward.ts";
 import { describeLayerShapes, parameterCount, summarizeModel, toCanonicalWeights, toMlpModel } from "../../convex/lib/mlpModel.ts";
 import { decodeWeights, encodeWeights } from "../../convex/lib/weightsBinary.ts";
 import { makeCanonicalWeights, randomVector } from "./weightsFixtures.ts";
-import { seededRandom } from "../../tools/seededRandom.ts";
+import { seededRandom } from "../../convex/lib/seededRandom.ts";
 
 const weights = makeCanonicalWeights({ dims: [6, 4, 3], outputActivation: "softmax" });
 

@@ -15,7 +15,7 @@ import { mlpForward } from "../../convex/lib/mlpForward.ts";
 import { toMlpModel } from "../../convex/lib/mlpModel.ts";
 import { decodeWeights, encodeWeights, sha256Hex } from "../../convex/lib/weightsBinary.ts";
 import { clone, makeCanonicalWeights, randomVector, toSequentialStateDict } from "../lib/weightsFixtures.ts";
-import { seededRandom } from "../../tools/seededRandom.ts";
+import { seededRandom } from "../../convex/lib/seededRandom.ts";
 
 // The WebAssembly kernel accumulates in float32, in a different order for a
 // batch than for one vector: the two agree to float32 rounding, not exactly.

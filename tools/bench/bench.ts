@@ -6,7 +6,7 @@
  */
 import { cpus, loadavg } from "node:os";
 import { CliError, parseCommandArgs, processIo, type CliIo } from "../cliKit.ts";
-import { isStartedScript } from "../fixtureFiles.ts";
+import { isStartedScript } from "../startedScript.ts";
 import { measureClassificationAction } from "./actionStage.ts";
 import { measureBrowserExtraction, type ClipDtype } from "./browserStage.ts";
 import { measureColdStart } from "./coldStage.ts";

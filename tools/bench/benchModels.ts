@@ -10,7 +10,7 @@ import { decodeWeights, encodeWeights } from "../../convex/lib/weightsBinary.ts"
 import type { MlpModel } from "../../convex/lib/weightsFormat.ts";
 import { makeRandomModel } from "../fixtures/randomModel.ts";
 import { importWeightsJson } from "../../convex/lib/weightsImport.ts";
-import { seededRandom } from "../seededRandom.ts";
+import { seededRandom } from "../../convex/lib/seededRandom.ts";
 
 export const DEMO_WEIGHTS_PATH = fileURLToPath(new URL("../../weights/demo/demo-mlp.json", import.meta.url));
 

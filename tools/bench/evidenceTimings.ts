@@ -11,7 +11,7 @@
  */
 import { cpus } from "node:os";
 import { CliError, parseCommandArgs, processIo, type CliIo } from "../cliKit.ts";
-import { isStartedScript } from "../fixtureFiles.ts";
+import { isStartedScript } from "../startedScript.ts";
 import { accumulateCovariance, covarianceOf, createCovarianceAccumulator, principalComponents, projectRows } from "../../convex/lib/embeddingProjection.ts";
 import { findSuspectLabels } from "../../convex/lib/labelErrors.ts";
 import { seededRandom } from "../../convex/lib/seededRandom.ts";

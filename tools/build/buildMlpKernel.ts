@@ -14,7 +14,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import wabtInit from "wabt";
-import { isStartedScript } from "../fixtureFiles.ts";
+import { isStartedScript } from "../startedScript.ts";
 
 const libDir = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "convex", "lib");
 export const mlpKernelWatPath = resolve(libDir, "mlpKernel.wat");

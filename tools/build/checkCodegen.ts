@@ -13,7 +13,7 @@ import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { isStartedScript } from "../fixtureFiles.ts";
+import { isStartedScript } from "../startedScript.ts";
 
 /** What an api file declares: the modules it types, and which of api/internal/components it exports. */
 export interface ApiDeclarations {

@@ -14,7 +14,7 @@ import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { exportJWK, exportPKCS8, generateKeyPair } from "jose";
-import { isStartedScript } from "../fixtureFiles.ts";
+import { isStartedScript } from "../startedScript.ts";
 
 export interface AuthKeys {
   JWT_PRIVATE_KEY: string;
