@@ -11,7 +11,7 @@ import type { Id } from "../../convex/_generated/dataModel";
 import { createLimitedBackend, type ConvexTestBackend } from "../convexTest/backend.ts";
 import { createUserSession, type Session } from "../convexTest/sessions.ts";
 import { seedVersion } from "../convexTest/seedVersions.ts";
-import { loadConvexModules } from "../demo/demoBackend.ts";
+import { loadConvexModules } from "../convexTest/modules.ts";
 import type { BenchModel } from "./benchModels.ts";
 
 export type BenchCaller = ReturnType<ConvexTestBackend["withIdentity"]>;

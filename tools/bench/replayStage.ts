@@ -60,7 +60,8 @@ export async function seedLiveClassifications(backend: BenchBackend, versionId: 
 async function waitForReplay(backend: BenchBackend, replayId: Id<"replays">, timeoutMs: number): Promise<{ processed: number }> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    await backend.t.finishAllScheduledFunctions(() => undefined);
+    // convex-test counts polls, not chunks, against this bound; a 10,000-vector replay is 50 chunks but many more polls.
+    await backend.t.finishAllScheduledFunctions(() => undefined, 100_000);
     const replay = await backend.t.run((ctx) => ctx.db.get(replayId));
     if (replay === null) throw new Error(`replay ${replayId} vanished`);
     if (replay.status === "failed") throw new Error(`the benchmark replay failed: ${replay.error ?? "no reason given"}`);

@@ -4,16 +4,14 @@
  * puts it on HTTP; nothing here knows about HTTP beyond the URL shapes that
  * convex-test's fake storage hands out.
  */
-import { readdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { convexTest } from "convex-test";
 import { makeFunctionReference } from "convex/server";
 import type { Value } from "convex/values";
-import schema from "../../convex/schema.ts";
 import type { Role } from "../../convex/lib/shapes.ts";
 import type { Id } from "../../convex/_generated/dataModel";
 import { storeWeightsChunks } from "../../convex/model/weights.ts";
+import { createLimitedBackend } from "../convexTest/backend.ts";
+import { loadConvexModules } from "../convexTest/modules.ts";
+import { startSession as startUserSession } from "../convexTest/sessions.ts";
 
 export type FunctionKind = "query" | "mutation" | "action";
 
@@ -102,31 +100,6 @@ export const FAKE_STORAGE_ORIGIN = "https://some-deployment.convex.cloud";
 const uploadUrlPattern = /^https:\/\/some-deployment\.convex\.cloud\/api\/storage\/upload\?token=(.+)$/;
 const fileUrlPattern = /^https:\/\/some-deployment\.convex\.cloud\/api\/storage\/(.+)$/;
 
-const defaultConvexDir = resolve(fileURLToPath(new URL("../../convex", import.meta.url)));
-
-type ModuleLoader = () => Promise<Record<string, unknown>>;
-
-/**
- * Node has no `import.meta.glob`, so the module map convex-test wants is built
- * from the folder: every .ts/.js file including `_generated`, but no tests or
- * declaration files.
- */
-export async function loadConvexModules(convexDir: string = defaultConvexDir): Promise<Record<string, ModuleLoader>> {
-  const modules: Record<string, ModuleLoader> = {};
-  const entries = await readdir(convexDir, { recursive: true, withFileTypes: true });
-  for (const entry of entries) {
-    if (!entry.isFile()) continue;
-    const name = entry.name;
-    if (!/\.(ts|js)$/.test(name) || name.endsWith(".d.ts") || /\.test\.(ts|js)$/.test(name)) continue;
-    const absolute = join(entry.parentPath, name);
-    modules[absolute] = () => import(pathToFileURL(absolute).href) as Promise<Record<string, unknown>>;
-  }
-  if (!Object.keys(modules).some((path) => path.includes("_generated"))) {
-    throw new Error(`No convex/_generated files under ${convexDir}: run \`npm run codegen\` first.`);
-  }
-  return modules;
-}
-
 interface RegisteredFunction {
   isQuery?: boolean;
   isMutation?: boolean;
@@ -169,7 +142,7 @@ export async function createDemoBackend(options: CreateDemoBackendOptions = {}):
     .find((path) => path.includes("_generated"))!
     .split("_generated", 2)[0];
   // Production limits on, so the demo fails where a deployment would.
-  const t = convexTest({ schema, modules, transactionLimits: true });
+  const t = createLimitedBackend(modules);
 
   const sessions = new Map<string, DemoIdentity>();
   const openUploadTokens = new Set<string>();
@@ -267,9 +240,7 @@ export async function createDemoBackend(options: CreateDemoBackendOptions = {}):
 
   /** A new auth session for the role's demo user, as the subject calls run under. */
   async function startSession(role: Role, lifetimeMs: number): Promise<{ userId: Id<"users">; subject: string }> {
-    const userId = await findOrCreateUser(role);
-    const sessionId = await t.run(async (ctx) => ctx.db.insert("authSessions", { userId, expirationTime: Date.now() + lifetimeMs }));
-    return { userId, subject: `${userId}|${sessionId}` };
+    return startUserSession(t, await findOrCreateUser(role), lifetimeMs);
   }
 
   async function signIn(role: Role): Promise<DemoSession> {
