@@ -80,8 +80,15 @@ describe("targets", () => {
   });
 
   it("judges a read budget on the largest transaction, not the total", () => {
-    const reads = readsPerItem({ transactions: [{ documentsRead: 101, bytesRead: 42_000 }, { documentsRead: 3, bytesRead: 90_000 }] }, "page", 2);
-    expect(reads).toEqual({ item: "page", items: 2, perItem: { documents: 52, bytes: 66_000 }, largestTransaction: { documents: 3, bytes: 90_000 }, transactions: 2 });
+    const reads = readsPerItem({ transactions: [{ documentsRead: 101, bytesRead: 42_000 }, { documentsRead: 3, bytesRead: 90_000, documentsWritten: 4, bytesWritten: 1_000 }] }, "page", 2);
+    expect(reads).toEqual({
+      item: "page",
+      items: 2,
+      perItem: { documents: 52, bytes: 66_000 },
+      writtenPerItem: { documents: 2, bytes: 500 },
+      largestTransaction: { documents: 3, bytes: 90_000 },
+      transactions: 2,
+    });
     expect(formatReads(reads)).toBe("52 docs, 66.0 KB per page");
     expect(evaluateTarget({ kind: "maxBytesRead", value: 100_000 }, 1, 1, reads)).toMatchObject({ met: true });
     expect(evaluateTarget({ kind: "maxBytesRead", value: 80_000 }, 1, 1, reads)).toMatchObject({ met: false, verdict: "missed: the largest transaction read 90.0 KB vs ≤ 80.0 KB" });

@@ -22,6 +22,8 @@ export interface FigureReads {
   /** Items the measured call(s) handled. */
   items: number;
   perItem: { documents: number; bytes: number };
+  /** Documents and bytes written per item, for the cost table. */
+  writtenPerItem: { documents: number; bytes: number };
   /** The call's largest single transaction: what a limit or a budget applies to. */
   largestTransaction: { documents: number; bytes: number };
   transactions: number;
@@ -147,17 +149,32 @@ export function makeFigure(fields: {
 }
 
 /** The reads of one measured call, spread over the `items` it handled. */
-export function readsPerItem(reads: { transactions: ReadonlyArray<{ documentsRead: number; bytesRead: number }> }, item: string, items: number): FigureReads {
+export function readsPerItem(
+  reads: { transactions: ReadonlyArray<{ documentsRead: number; bytesRead: number; documentsWritten?: number; bytesWritten?: number }> },
+  item: string,
+  items: number,
+): FigureReads {
   if (!(items > 0)) throw new Error(`readsPerItem needs a positive item count, got ${items}`);
   let documents = 0;
   let bytes = 0;
+  let documentsWritten = 0;
+  let bytesWritten = 0;
   let largest = { documents: 0, bytes: 0 };
   for (const transaction of reads.transactions) {
     documents += transaction.documentsRead;
     bytes += transaction.bytesRead;
+    documentsWritten += transaction.documentsWritten ?? 0;
+    bytesWritten += transaction.bytesWritten ?? 0;
     if (transaction.bytesRead > largest.bytes) largest = { documents: transaction.documentsRead, bytes: transaction.bytesRead };
   }
-  return { item, items, perItem: { documents: documents / items, bytes: bytes / items }, largestTransaction: largest, transactions: reads.transactions.length };
+  return {
+    item,
+    items,
+    perItem: { documents: documents / items, bytes: bytes / items },
+    writtenPerItem: { documents: documentsWritten / items, bytes: bytesWritten / items },
+    largestTransaction: largest,
+    transactions: reads.transactions.length,
+  };
 }
 
 export { formatRatio };

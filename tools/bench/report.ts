@@ -47,8 +47,10 @@ export function formatReport(report: BenchReport): string {
       if (figure.target && !figure.target.met) notes.push(`${figure.id}: ${figure.target.verdict}`);
       if (figure.values.maxAbsDifference !== undefined) notes.push(`${figure.id}: max abs difference ${figure.values.maxAbsDifference.toExponential(2)}`);
       if (figure.reads) {
-        const { largestTransaction, transactions, items, item } = figure.reads;
-        notes.push(`${figure.id}: ${items.toLocaleString("en-US")} ${item}s in ${transactions.toLocaleString("en-US")} transactions; the largest read ${largestTransaction.documents.toLocaleString("en-US")} docs, ${formatBytes(largestTransaction.bytes)}`);
+        const { largestTransaction, transactions, items, item, writtenPerItem } = figure.reads;
+        notes.push(
+          `${figure.id}: ${items.toLocaleString("en-US")} × ${item} in ${transactions.toLocaleString("en-US")} transactions; the largest read ${largestTransaction.documents.toLocaleString("en-US")} docs, ${formatBytes(largestTransaction.bytes)}; written per ${item}: ${writtenPerItem.documents.toFixed(2)} docs, ${formatBytes(writtenPerItem.bytes)}`,
+        );
       }
       for (const note of figure.notes) notes.push(`${figure.id}: ${note}`);
     }
