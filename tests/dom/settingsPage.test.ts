@@ -73,6 +73,57 @@ describe("SettingsPage", () => {
     });
   });
 
+  it("shows the clients' CLIP model and feature dimension under the names activation refusals use, and saves a change", async () => {
+    const backend = adminBackend();
+    const { wrapper } = await mountSettings(backend);
+    const clipField = wrapper.findAll("label.field").find((label) => label.text().includes("Clients' CLIP model (clipModelId)"))!;
+    const dimField = wrapper.findAll("label.field").find((label) => label.text().includes("Clients' feature dimension (featureDim)"))!;
+    expect((clipField.find("input").element as HTMLInputElement).value).toBe("Xenova/clip-vit-base-patch32");
+    expect((dimField.find("input").element as HTMLInputElement).value).toBe("4");
+    await clipField.find("input").setValue("  Xenova/clip-vit-large-patch14 ");
+    await dimField.find("input").setValue("768");
+    await wrapper.find('form[aria-label="Deployment settings"]').trigger("submit");
+    await flushPromises();
+    expect(backend.callsTo(api.settings.update)[0].args).toMatchObject({ clipModelId: "Xenova/clip-vit-large-patch14", featureDim: 768 });
+  });
+
+  it("sets the gate to no significant regression with a margin", async () => {
+    const backend = adminBackend();
+    const { wrapper } = await mountSettings(backend);
+    expect(wrapper.text()).not.toContain("Non-inferiority margin");
+    await wrapper.find('input[type="radio"][value="noSignificantRegression"]').setValue(true);
+    const margin = wrapper.findAll("label.field").find((label) => label.text().startsWith("Non-inferiority margin"))!;
+    await margin.find("input").setValue("0.03");
+    await wrapper.find('form[aria-label="Deployment settings"]').trigger("submit");
+    await flushPromises();
+    expect(backend.callsTo(api.settings.update)[0].args.promotion).toEqual({
+      rule: "noSignificantRegression",
+      nonInferiorityMargin: 0.03,
+      maxAccuracyDrop: 0.02,
+      minPerClassRecall: 0.5,
+      maxPerClassRecallDrop: 0.1,
+    });
+  });
+
+  it("says in a sentence what an empty or invalid field needs, and saves nothing", async () => {
+    const backend = adminBackend();
+    const { wrapper } = await mountSettings(backend);
+    const field = (start: string) => wrapper.findAll("label.field").find((label) => label.text().startsWith(start))!.find("input");
+    await field("Minimum recall of every class").setValue("");
+    await field("Largest per-class recall drop allowed").setValue("1.5");
+    await wrapper.find('input[type="radio"][value="noSignificantRegression"]').setValue(true);
+    await field("Non-inferiority margin").setValue("0");
+    await wrapper.find('form[aria-label="Deployment settings"]').trigger("submit");
+    await flushPromises();
+    expect(backend.callsTo(api.settings.update)).toEqual([]);
+    expect(wrapper.findAll('ul[aria-label="Settings problems"] li').map((item) => item.text())).toEqual([
+      "The non-inferiority margin must be a number above 0 and at most 0.2; \"0\" is not.",
+      "Give the minimum recall of every class: a number from 0 to 1.",
+      "The largest per-class recall drop allowed must be a number from 0 to 1; \"1.5\" is not.",
+    ]);
+    expect(wrapper.text()).not.toContain("Validator");
+  });
+
   it("gives a user a role", async () => {
     const backend = adminBackend();
     const { wrapper } = await mountSettings(backend);
