@@ -236,6 +236,11 @@ export const removeItem = adminMutation({
   handler: async (ctx, { itemId }) => {
     const item = await ctx.db.get(itemId);
     if (item === null) throw new ConvexError(`No labelled item with id ${itemId}: it may already have been removed.`);
+    // Named for the audit view by what a person recognises: the picture's file or the import's name.
+    const origin =
+      item.pictureId !== undefined
+        ? `"${(await ctx.db.get(item.pictureId))?.fileName ?? "a removed picture"}" (a confirmed picture)`
+        : `an item of import "${(item.importId && (await ctx.db.get(item.importId))?.name) ?? "(removed)"}"`;
     if (item.pictureId !== undefined) {
       const label = await labelOf(ctx, item.pictureId);
       if (label !== null) await ctx.db.delete(label._id);
@@ -252,7 +257,7 @@ export const removeItem = adminMutation({
       }
     }
     await scheduleMetricsRefresh(ctx);
-    await writeAudit(ctx, { actorId: ctx.caller.userId, action: "removeLabelledItem", details: `one item labelled "${item.label}" (${item.source})` });
+    await writeAudit(ctx, { actorId: ctx.caller.userId, action: "removeLabelledItem", details: `${origin} labelled "${item.label}"` });
     return null;
   },
 });

@@ -27,6 +27,7 @@ export const routes: RouteRecordRaw[] = [
   { path: "/models", name: "models", component: () => import("./pages/ModelsPage.vue"), meta: { roles: adminPages, navLabel: "Models" } },
   { path: "/analytics", name: "analytics", component: () => import("./pages/AnalyticsPage.vue"), meta: { roles: analystPages, navLabel: "Analytics" } },
   { path: "/settings", name: "settings", component: () => import("./pages/SettingsPage.vue"), meta: { roles: adminPages, navLabel: "Settings" } },
+  { path: "/audit", name: "audit", component: () => import("./pages/AuditPage.vue"), meta: { roles: adminPages, navLabel: "Audit" } },
   { path: "/:unknown(.*)*", name: "not-found", component: () => import("./pages/NotFoundPage.vue") },
 ];
 

@@ -1,7 +1,7 @@
 import { inject, watch, type InjectionKey } from "vue";
 import { api } from "../../convex/_generated/api";
 import { useBackend, type BackendClient } from "../backend/backendClient";
-import { errorMessage } from "../backend/errorMessage";
+import { errorMessage, isRedactedServerError } from "../backend/errorMessage";
 import { browserRefreshLock, type RefreshLock } from "../backend/refreshLock";
 import { readStoredTokens, useSessionStore, type AuthTokens, type SessionStore, type SessionUser } from "../stores/session";
 
@@ -30,6 +30,12 @@ function readTokens(result: unknown): AuthTokens | null {
 }
 
 function describeSignInFailure(error: unknown, flow: PasswordFlow): string {
+  // In production a wrong password reaches the client only as "Server Error" (the auth library throws plain errors).
+  if (isRedactedServerError(error)) {
+    return flow === "signIn"
+      ? "Sign-in failed: the email or password is wrong, or the server could not check them. Check both and try again."
+      : "Sign-up failed: the server refused without giving a reason. Try again; if it keeps failing, ask an admin to check the deployment's logs.";
+  }
   const message = errorMessage(error);
   if (/InvalidSecret|InvalidAccountId/.test(message)) return "Sign-in failed: the email or password is wrong.";
   if (/already exists/i.test(message)) return "An account with this email already exists: sign in instead.";

@@ -47,7 +47,7 @@ describe("app shell", () => {
 
   it("shows admins every page", async () => {
     const { wrapper } = await mountApp(userWithRole("admin"), "/not-allowed");
-    expect(navLinks(wrapper)).toEqual(["Label", "Review", "History", "Models", "Analytics", "Settings"]);
+    expect(navLinks(wrapper)).toEqual(["Label", "Review", "History", "Models", "Analytics", "Settings", "Audit"]);
   });
 
   // Each page is mounted by its own tests; these stop at the guard or a light page.

@@ -112,4 +112,18 @@ describe("SignInPage", () => {
     await flushPromises();
     expect(wrapper.find('[role="alert"]').text()).toBe("Sign-in failed: the email or password is wrong.");
   });
+
+  it("says a sentence, not \"Server Error\", when a production deployment hides why sign-in failed", async () => {
+    const backend = authBackend().on(api.auth.signIn, () => {
+      throw new Error("[CONVEX A(auth:signIn)] [Request ID: 8c1f2e] Server Error");
+    });
+    const { wrapper } = await mountWithBackend(SignInPage, backend, { path: "/sign-in" });
+    await wrapper.find('input[type="email"]').setValue("ana@example.com");
+    await wrapper.find('input[type="password"]').setValue("wrong password");
+    await wrapper.find("form").trigger("submit");
+    await flushPromises();
+    expect(wrapper.find('[role="alert"]').text()).toBe(
+      "Sign-in failed: the email or password is wrong, or the server could not check them. Check both and try again.",
+    );
+  });
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { api } from "../../convex/_generated/api";
 import { flushPromises } from "@vue/test-utils";
 import SettingsPage from "../../src/pages/SettingsPage.vue";
@@ -36,6 +36,8 @@ function adminBackend() {
     })
     .on(api.users.setRole, null)
     .on(api.labelledSet.summary, { total: 0, limit: 20_000, bySource: { picture: 0, import: 0 }, labels: [], imports: [] })
+    .on(api.labelledSet.items, { page: [], isDone: true, continueCursor: "end" })
+    .on(api.labelledSet.removeItem, null)
     .on(api.labelledSet.importItems, ({ items }) => ({
       importId: fakeId("labelledImports", 1),
       added: items.length,
@@ -71,6 +73,57 @@ describe("SettingsPage", () => {
       privacyMode: "thumbnail",
       promotion: { rule: "floors", nonInferiorityMargin: 0.01, maxAccuracyDrop: 0.02, minPerClassRecall: 0.5, maxPerClassRecallDrop: 0.1 },
     });
+  });
+
+  it("shows the clients' CLIP model and feature dimension under the names activation refusals use, and saves a change", async () => {
+    const backend = adminBackend();
+    const { wrapper } = await mountSettings(backend);
+    const clipField = wrapper.findAll("label.field").find((label) => label.text().includes("Clients' CLIP model (clipModelId)"))!;
+    const dimField = wrapper.findAll("label.field").find((label) => label.text().includes("Clients' feature dimension (featureDim)"))!;
+    expect((clipField.find("input").element as HTMLInputElement).value).toBe("Xenova/clip-vit-base-patch32");
+    expect((dimField.find("input").element as HTMLInputElement).value).toBe("4");
+    await clipField.find("input").setValue("  Xenova/clip-vit-large-patch14 ");
+    await dimField.find("input").setValue("768");
+    await wrapper.find('form[aria-label="Deployment settings"]').trigger("submit");
+    await flushPromises();
+    expect(backend.callsTo(api.settings.update)[0].args).toMatchObject({ clipModelId: "Xenova/clip-vit-large-patch14", featureDim: 768 });
+  });
+
+  it("sets the gate to no significant regression with a margin", async () => {
+    const backend = adminBackend();
+    const { wrapper } = await mountSettings(backend);
+    expect(wrapper.text()).not.toContain("Non-inferiority margin");
+    await wrapper.find('input[type="radio"][value="noSignificantRegression"]').setValue(true);
+    const margin = wrapper.findAll("label.field").find((label) => label.text().startsWith("Non-inferiority margin"))!;
+    await margin.find("input").setValue("0.03");
+    await wrapper.find('form[aria-label="Deployment settings"]').trigger("submit");
+    await flushPromises();
+    expect(backend.callsTo(api.settings.update)[0].args.promotion).toEqual({
+      rule: "noSignificantRegression",
+      nonInferiorityMargin: 0.03,
+      maxAccuracyDrop: 0.02,
+      minPerClassRecall: 0.5,
+      maxPerClassRecallDrop: 0.1,
+    });
+  });
+
+  it("says in a sentence what an empty or invalid field needs, and saves nothing", async () => {
+    const backend = adminBackend();
+    const { wrapper } = await mountSettings(backend);
+    const field = (start: string) => wrapper.findAll("label.field").find((label) => label.text().startsWith(start))!.find("input");
+    await field("Minimum recall of every class").setValue("");
+    await field("Largest per-class recall drop allowed").setValue("1.5");
+    await wrapper.find('input[type="radio"][value="noSignificantRegression"]').setValue(true);
+    await field("Non-inferiority margin").setValue("0");
+    await wrapper.find('form[aria-label="Deployment settings"]').trigger("submit");
+    await flushPromises();
+    expect(backend.callsTo(api.settings.update)).toEqual([]);
+    expect(wrapper.findAll('ul[aria-label="Settings problems"] li').map((item) => item.text())).toEqual([
+      "The non-inferiority margin must be a number above 0 and at most 0.2; \"0\" is not.",
+      "Give the minimum recall of every class: a number from 0 to 1.",
+      "The largest per-class recall drop allowed must be a number from 0 to 1; \"1.5\" is not.",
+    ]);
+    expect(wrapper.text()).not.toContain("Validator");
   });
 
   it("gives a user a role", async () => {
@@ -125,5 +178,59 @@ describe("SettingsPage", () => {
     expect(wrapper.find('form[aria-label="Import a labelled set"] [role="alert"]').text()).toBe(
       'Import stopped after 200 of 300 items: Labelled items not imported: items[3].label "zebra" is not a class of any model version.',
     );
+  });
+
+  it("says how many items of a file imported twice were already in the set", async () => {
+    const backend = adminBackend().on(api.labelledSet.importItems, ({ items }) => ({
+      importId: fakeId("labelledImports", 1),
+      added: 0,
+      duplicates: items.length,
+      importItemCount: 0,
+      labelsUnknownToActive: [],
+    }));
+    const { wrapper, pickJsonl } = await mountSettings(backend);
+    await pickJsonl("march.jsonl", [line("cat"), line("dog")].join("\n"));
+    await wrapper.find('form[aria-label="Import a labelled set"]').trigger("submit");
+    await flushPromises();
+    expect(wrapper.find('form[aria-label="Import a labelled set"] [role="status"]').text()).toBe(
+      'Imported 0 items as "march". 2 items already in the set (same label and features) were skipped.',
+    );
+  });
+
+  it("lists the set's items a page at a time and removes one", async () => {
+    const rows = Array.from({ length: 30 }, (_, index) => ({
+      _id: fakeId("labelledItems", index),
+      _creationTime: Date.UTC(2026, 10, 1) + index * 60_000,
+      label: index % 2 === 0 ? "cat" : "dog",
+      source: index === 0 ? ("picture" as const) : ("import" as const),
+      importName: index === 0 ? null : "march",
+      pictureId: index === 0 ? fakeId("pictures", 1) : null,
+      fileName: index === 0 ? "tabby.jpg" : null,
+    }));
+    const backend = adminBackend().on(api.labelledSet.items, ({ paginationOpts }) => {
+      const start = paginationOpts.cursor === null ? 0 : Number(paginationOpts.cursor);
+      const end = paginationOpts.endCursor == null ? Math.min(rows.length, start + paginationOpts.numItems) : Number(paginationOpts.endCursor);
+      return { page: rows.slice(start, end), isDone: end >= rows.length, continueCursor: String(end) };
+    });
+    const confirm = vi.spyOn(window, "confirm").mockReturnValue(true);
+    const { wrapper } = await mountSettings(backend);
+    const shown = () => wrapper.findAll('table[aria-label="Labelled items"] tbody tr');
+    expect(shown()).toHaveLength(25);
+    expect(shown()[0].text()).toContain("picture tabby.jpg");
+    expect(shown()[1].text()).toContain('import "march"');
+    // Every page asks for at most 25 items: the list never reads the whole set.
+    const pages = backend.subscriptions.filter((subscription) => subscription.name === "labelledSet:items");
+    expect(pages.length).toBeGreaterThan(0);
+    expect(pages.every((subscription) => (subscription.args as { paginationOpts: { numItems: number } }).paginationOpts.numItems <= 25)).toBe(true);
+
+    await wrapper.find('button[aria-label="Remove item tabby.jpg from the labelled set"]').trigger("click");
+    await flushPromises();
+    expect(confirm).toHaveBeenCalledWith("Remove tabby.jpg from the labelled set? Its picture stays, unlabelled.");
+    expect(backend.callsTo(api.labelledSet.removeItem).map((call) => call.args)).toEqual([{ itemId: fakeId("labelledItems", 0) }]);
+
+    await wrapper.findAll('nav[aria-label="Labelled item pages"] button').find((button) => button.text() === "Next")!.trigger("click");
+    await flushPromises();
+    expect(shown()).toHaveLength(5);
+    confirm.mockRestore();
   });
 });
