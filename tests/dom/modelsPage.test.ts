@@ -162,7 +162,7 @@ describe("ModelsPage", () => {
     });
     const page = await mountModels(backend);
     await page.find('button[aria-label="Activate v2"]').trigger("click");
-    const dialog = () => page.find('[role="dialog"]');
+    const dialog = () => page.find("dialog");
     expect(dialog().find("h2").text()).toBe('Activate v2 “candidate”');
 
     await dialog().find("form").trigger("submit");
@@ -183,7 +183,7 @@ describe("ModelsPage", () => {
       { versionId: fakeId("modelVersions", 2), reason: "better on night photos", overrideReason: undefined },
       { versionId: fakeId("modelVersions", 2), reason: "better on night photos", overrideReason: "night photos matter more this month" },
     ]);
-    expect(page.find('[role="dialog"]').exists()).toBe(false);
+    expect(page.find("dialog").exists()).toBe(false);
   });
 
   it("compares a candidate with the active version and links disagreements to their pictures", async () => {
@@ -226,8 +226,8 @@ describe("ModelsPage", () => {
       });
     const page = await mountModels(backend);
     await page.findAll("button").find((button) => button.text() === "Roll back")!.trigger("click");
-    await page.find('[role="dialog"] textarea').setValue("v2 misreads foxes");
-    await page.find('[role="dialog"] form').trigger("submit");
+    await page.find('dialog textarea').setValue("v2 misreads foxes");
+    await page.find('dialog form').trigger("submit");
     await flushPromises();
     expect(backend.callsTo(api.deployment.rollback)[0].args).toEqual({ reason: "v2 misreads foxes", expectedActiveVersionId: fakeId("modelVersions", 2) });
   });
@@ -236,9 +236,11 @@ describe("ModelsPage", () => {
     const backend = adminBackend();
     const page = await mountModels(backend);
     await page.find('button[aria-label="Archive v2"]').trigger("click");
-    expect(page.find('[role="dialog"] h2').text()).toBe('Archive v2 “candidate”');
-    await page.find('[role="dialog"] textarea').trigger("keydown", { key: "Escape" });
-    expect(page.find('[role="dialog"]').exists()).toBe(false);
+    expect(page.find('dialog h2').text()).toBe('Archive v2 “candidate”');
+    // The dialog hears Esc on the whole window (wherever the focus is), as a modal does.
+    document.body.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    await flushPromises();
+    expect(page.find("dialog").exists()).toBe(false);
     expect(backend.calls.filter((call) => call.kind !== "query")).toEqual([]);
   });
 });
